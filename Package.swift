@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers point down only (see README "Layout"):
+//   CDroverShim (C: syscalls Glibc lacks, code between clone and execve)
+//   DroverCore  (pure Swift: model, parsing, policies; no Glibc, no I/O)
+//   DroverLinux (the only importer of CDroverShim: cgroups, spawning, monitoring)
+//   drover      (CLI, thin shell over the layers)
+let package = Package(
+    name: "drover",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "drover", targets: ["drover"]),
+        .executable(name: "drover-init", targets: ["drover-init"]),
+        .executable(name: "drover-testload", targets: ["drover-testload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CDroverShim",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .systemLibrary(
+            name: "CSeccomp",
+            pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]
+        ),
+        .target(name: "DroverCore"),
+        .target(
+            name: "DroverLinux",
+            dependencies: ["DroverCore", "CDroverShim", "CSeccomp"]
+        ),
+        .executableTarget(
+            name: "drover",
+            dependencies: [
+                "DroverCore", "DroverLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // PID 1 inside every sandbox. Static so that its exec costs no dynamic loading.
+        .executableTarget(
+            name: "drover-init",
+            dependencies: ["CDroverShim"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // The workload integration tests run inside sandboxes to observe them from within.
+        .executableTarget(
+            name: "drover-testload",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .testTarget(name: "DroverCoreTests", dependencies: ["DroverCore"]),
+        .testTarget(name: "DroverLinuxTests", dependencies: ["DroverCore", "DroverLinux"]),
+        .testTarget(name: "DroverCLITests", dependencies: ["DroverCore", "DroverLinux"]),
+        .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux"]),
+    ]
+)

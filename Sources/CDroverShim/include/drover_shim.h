@@ -1,0 +1,120 @@
+// The C layer of drover has exactly two jobs:
+//   1. wrappers for syscalls Glibc does not export (clone3, pidfd_*, mount_setattr, capset,
+//      seccomp, close_range);
+//   2. the code that runs in the child between clone3 and execve.
+// The child runs a plan the parent built completely beforehand. It never allocates, formats,
+// locks or calls back into Swift. On failure it writes a drover_report to the report pipe and
+// _exits; EOF on that pipe (it is close-on-exec) means the workload was exec'd.
+#ifndef DROVER_SHIM_H
+#define DROVER_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/filter.h>
+
+// Steps the child can fail at, reported with errno. Keep in sync with drover_step_name().
+enum drover_step {
+    DROVER_STEP_NONE = 0,
+    DROVER_STEP_STDIO = 1,
+    DROVER_STEP_MOUNT = 2,          // detail: index into plan->mounts
+    DROVER_STEP_HOSTNAME = 3,
+    DROVER_STEP_CHDIR = 4,
+    DROVER_STEP_CAP_BOUNDING = 5,   // detail: capability number
+    DROVER_STEP_KEEPCAPS = 6,
+    DROVER_STEP_SETGROUPS = 7,
+    DROVER_STEP_SETGID = 8,
+    DROVER_STEP_SETUID = 9,
+    DROVER_STEP_CAPSET = 10,
+    DROVER_STEP_CAP_AMBIENT = 11,   // detail: capability number
+    DROVER_STEP_NO_NEW_PRIVS = 12,
+    DROVER_STEP_SECCOMP = 13,
+    DROVER_STEP_PDEATHSIG = 14,
+    DROVER_STEP_EXEC_INIT = 15,
+    DROVER_STEP_EXEC_WORKLOAD = 16, // reported by drover-init's child
+    DROVER_STEP_INIT_FORK = 17,     // reported by drover-init
+    DROVER_STEP_SIGNALS = 18,
+};
+
+// Wire format of the report pipe (also written by drover-init, which does not link this
+// library: the layout is three native ints).
+struct drover_report {
+    int32_t step;
+    int32_t error;   // errno
+    int32_t detail;  // step-specific index, or -1
+};
+
+// Namespaces every sandbox gets: PID, mount, UTS, IPC (CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC). Spelled
+// as numbers because Swift imports Glibc without _GNU_SOURCE, which hides the CLONE_* names.
+#define DROVER_SANDBOX_NAMESPACES 0x2C020000ULL
+#define DROVER_O_PATH 010000000
+
+// The fd on which drover-init and its child find the report pipe.
+#define DROVER_REPORT_FD 3
+
+enum drover_mount_kind {
+    // mount(source, target, fstype, flags, data)
+    DROVER_MOUNT_PLAIN = 0,
+    // mount_setattr(target, AT_RECURSIVE, set MOUNT_ATTR_RDONLY): a read-only view of a tree
+    DROVER_MOUNT_READONLY_TREE = 1,
+    // bind source on target (recursively), then clear read-only on it: a writable hole in a
+    // read-only tree
+    DROVER_MOUNT_BIND_WRITABLE = 2,
+};
+
+struct drover_mount {
+    int kind;
+    const char *source;
+    const char *target;
+    const char *fstype;
+    unsigned long flags;
+    const char *data;
+};
+
+struct drover_spawn_plan {
+    int init_fd;                 // O_PATH fd of drover-init, exec'd with execveat
+    char *const *argv;           // argv for drover-init: {"drover-init", PATH, ARG0, ARGS..., NULL}
+    char *const *envp;           // the workload's environment
+    int stdio[3];                // fds for 0, 1, 2; -1 keeps the parent's
+    int cgroup_fd;               // O_DIRECTORY fd of the leaf cgroup, or -1
+    uint64_t clone_flags;        // CLONE_NEW* flags
+    const struct drover_mount *mounts;
+    size_t mount_count;
+    const char *hostname;        // NULL keeps it
+    const char *workdir;         // NULL keeps it
+    int change_user;             // set groups, gid and uid below
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t group_count;
+    uint64_t capabilities;       // bitmask kept in every set (bounding, permitted, effective,
+                                 // inheritable, ambient); all others are dropped
+    int last_capability;         // /proc/sys/kernel/cap_last_cap
+    int no_new_privs;
+    const struct sock_fprog *seccomp; // NULL: no filter
+    int parent_death_signal;     // 0: none (a daemon's replicas must outlive it)
+};
+
+// Clones the sandbox's PID 1 and runs the plan in it. Returns 0 and sets *pid, *pidfd and
+// *report_fd (the read end of the report pipe, close-on-exec), or returns -errno if clone3
+// itself failed (nothing was created then).
+int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, int *report_fd);
+
+// A human name for a step ("mount", "setuid", ...).
+const char *drover_step_name(int step);
+
+// Thin syscall wrappers.
+int drover_pidfd_open(pid_t pid);
+int drover_pidfd_send_signal(int pidfd, int sig);
+// waitid(P_PIDFD, pidfd, WEXITED [| WNOHANG]). Returns 0 with *code/*status set like siginfo
+// si_code/si_status, 1 if nohang and not yet exited, or -errno.
+int drover_pidfd_wait(int pidfd, int nohang, int *code, int *status);
+int drover_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int drover_memfd_create(const char *name);
+// Blocks `signals` in the calling thread (and threads it creates later) and returns a signalfd
+// that receives them, or -errno.
+int drover_signalfd_block(const int *signals, int count);
+// Reads one signal from a signalfd: its number, or -errno.
+int drover_signalfd_read(int fd);
+
+#endif

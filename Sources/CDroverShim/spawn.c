@@ -1,0 +1,321 @@
+// The sandbox child: clone3, then a checklist of async-signal-safe steps, then execve of
+// drover-init. Read top to bottom, like nsjail's containProc().
+//
+// Rules for everything reachable from sandbox_child():
+//   - raw syscalls (or glibc wrappers that are plain syscalls) only; no malloc, stdio, locks;
+//   - credentials change through syscall(2), never glibc's setuid() family: those broadcast
+//     to the parent's other threads (nptl setxid), which do not exist in this child;
+//   - every failure reports {step, errno, detail} and _exits.
+#include "drover_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+// The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+struct drover_clone_args {
+    uint64_t flags;
+    uint64_t pidfd;
+    uint64_t child_tid;
+    uint64_t parent_tid;
+    uint64_t exit_signal;
+    uint64_t stack;
+    uint64_t stack_size;
+    uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    uint64_t cgroup;
+};
+
+struct drover_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+
+// The child's fd layout right before exec: 0-2 stdio, the report pipe at DROVER_REPORT_FD
+// (inherited by drover-init), drover-init's O_PATH fd just above it (close-on-exec).
+#define INIT_FD (DROVER_REPORT_FD + 1)
+// Where fds are parked while stdio is rearranged, above anything the layout uses.
+#define PARK_FD_MIN 10
+
+__attribute__((noreturn)) static void fail(int report_fd, int step, int detail) {
+    struct drover_report report = {.step = step, .error = errno, .detail = detail};
+    ssize_t ignored = write(report_fd, &report, sizeof report);
+    (void)ignored;
+    _exit(125);
+}
+
+static int set_mount_attr(const char *target, unsigned int flags, uint64_t set, uint64_t clear) {
+    struct drover_mount_attr attr = {.attr_set = set, .attr_clr = clear};
+    return (int)syscall(__NR_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr);
+}
+
+static int apply_mount(const struct drover_mount *m) {
+    switch (m->kind) {
+    case DROVER_MOUNT_PLAIN:
+        return mount(m->source, m->target, m->fstype, m->flags, m->data);
+    case DROVER_MOUNT_READONLY_TREE:
+        return set_mount_attr(m->target, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
+    case DROVER_MOUNT_BIND_WRITABLE:
+        if (mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+        return set_mount_attr(m->target, AT_RECURSIVE, 0, MOUNT_ATTR_RDONLY);
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+static void reset_signal_handlers(void) {
+    // Ignored signals stay ignored across execve (SIGPIPE is ignored in most Swift servers);
+    // the workload must start with defaults. The mask stays fully blocked: drover-init must
+    // not lose a signal before it starts waiting for them, and unblocks for the workload.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        (void)sigaction(sig, &dfl, NULL); // EINVAL for glibc's internal signals: fine
+    }
+}
+
+__attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_plan *p, int report_fd) {
+    reset_signal_handlers();
+
+    // Stdio, report pipe and init fd into their final numbers. Park everything above
+    // PARK_FD_MIN first so that no dup2 overwrites a source still needed.
+    int parked_stdio[3];
+    for (int i = 0; i < 3; i++) {
+        parked_stdio[i] = -1;
+        if (p->stdio[i] >= 0) {
+            parked_stdio[i] = fcntl(p->stdio[i], F_DUPFD_CLOEXEC, PARK_FD_MIN);
+            if (parked_stdio[i] < 0) fail(report_fd, DROVER_STEP_STDIO, i);
+        }
+    }
+    int parked_report = fcntl(report_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
+    if (parked_report < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_REPORT_FD);
+    int parked_init = fcntl(p->init_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
+    if (parked_init < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
+    for (int i = 0; i < 3; i++) {
+        if (parked_stdio[i] >= 0 && dup2(parked_stdio[i], i) < 0) fail(report_fd, DROVER_STEP_STDIO, i);
+    }
+    if (dup2(parked_report, DROVER_REPORT_FD) < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_REPORT_FD);
+    report_fd = DROVER_REPORT_FD; // now without close-on-exec: drover-init inherits it
+    if (dup3(parked_init, INIT_FD, O_CLOEXEC) < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
+    if (syscall(__NR_close_range, INIT_FD + 1, ~0U, 0) != 0) fail(report_fd, DROVER_STEP_STDIO, -1);
+
+    // Filesystem view: the plan starts with making / private, then /tmp, /proc, ...
+    for (size_t i = 0; i < p->mount_count; i++) {
+        if (apply_mount(&p->mounts[i]) != 0) fail(report_fd, DROVER_STEP_MOUNT, (int)i);
+    }
+    if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) != 0)
+        fail(report_fd, DROVER_STEP_HOSTNAME, -1);
+    if (p->workdir && chdir(p->workdir) != 0) fail(report_fd, DROVER_STEP_CHDIR, -1);
+
+    // Capabilities and identity. The bounding set can only shrink while we still hold
+    // CAP_SETPCAP, so it goes first; KEEPCAPS carries the kept ones across setuid.
+    for (int cap = 0; cap <= p->last_capability; cap++) {
+        if (cap < 64 && (p->capabilities & (1ULL << cap))) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            fail(report_fd, DROVER_STEP_CAP_BOUNDING, cap);
+    }
+    if (p->change_user) {
+        if (p->capabilities != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+            fail(report_fd, DROVER_STEP_KEEPCAPS, -1);
+        if (syscall(SYS_setgroups, p->group_count, p->groups) != 0) fail(report_fd, DROVER_STEP_SETGROUPS, -1);
+        if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) != 0) fail(report_fd, DROVER_STEP_SETGID, -1);
+        if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) != 0) fail(report_fd, DROVER_STEP_SETUID, -1);
+    }
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    for (int word = 0; word < 2; word++) {
+        uint32_t bits = (uint32_t)(p->capabilities >> (32 * word));
+        data[word].effective = bits;
+        data[word].permitted = bits;
+        data[word].inheritable = bits; // ambient capabilities must also be inheritable
+    }
+    if (syscall(SYS_capset, &header, data) != 0) fail(report_fd, DROVER_STEP_CAPSET, -1);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(report_fd, DROVER_STEP_CAP_AMBIENT, -1);
+    for (int cap = 0; cap <= p->last_capability && cap < 64; cap++) {
+        if (!(p->capabilities & (1ULL << cap))) continue;
+        // Ambient caps survive execve of a non-root, non-file-cap program.
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            fail(report_fd, DROVER_STEP_CAP_AMBIENT, cap);
+    }
+
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail(report_fd, DROVER_STEP_NO_NEW_PRIVS, -1);
+    if (p->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp) != 0)
+        fail(report_fd, DROVER_STEP_SECCOMP, -1);
+    // Last: a credential change clears the parent-death signal.
+    if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal, 0, 0, 0) != 0)
+        fail(report_fd, DROVER_STEP_PDEATHSIG, -1);
+
+    syscall(SYS_execveat, INIT_FD, "", p->argv, p->envp, AT_EMPTY_PATH);
+    fail(report_fd, DROVER_STEP_EXEC_INIT, -1);
+}
+
+int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, int *report_fd) {
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
+
+    // Block every signal across clone so that no handler of the parent runs in the child.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+
+    int child_pidfd = -1;
+    struct drover_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
+    args.exit_signal = SIGCHLD;
+    if (plan->cgroup_fd >= 0) {
+        // Born inside its leaf: never visible in the parent's cgroup, no migration race.
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_fd;
+    }
+    long result = syscall(__NR_clone3, &args, sizeof args);
+    if (result == 0) {
+        close(pipe_fds[0]);
+        sandbox_child(plan, pipe_fds[1]);
+    }
+    int saved_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    close(pipe_fds[1]);
+    if (result < 0) {
+        close(pipe_fds[0]);
+        return -saved_errno;
+    }
+    *pid = (pid_t)result;
+    *pidfd = child_pidfd;
+    *report_fd = pipe_fds[0];
+    return 0;
+}
+
+const char *drover_step_name(int step) {
+    switch (step) {
+    case DROVER_STEP_NONE: return "none";
+    case DROVER_STEP_STDIO: return "dup2";
+    case DROVER_STEP_MOUNT: return "mount";
+    case DROVER_STEP_HOSTNAME: return "sethostname";
+    case DROVER_STEP_CHDIR: return "chdir";
+    case DROVER_STEP_CAP_BOUNDING: return "prctl(PR_CAPBSET_DROP)";
+    case DROVER_STEP_KEEPCAPS: return "prctl(PR_SET_KEEPCAPS)";
+    case DROVER_STEP_SETGROUPS: return "setgroups";
+    case DROVER_STEP_SETGID: return "setresgid";
+    case DROVER_STEP_SETUID: return "setresuid";
+    case DROVER_STEP_CAPSET: return "capset";
+    case DROVER_STEP_CAP_AMBIENT: return "prctl(PR_CAP_AMBIENT)";
+    case DROVER_STEP_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case DROVER_STEP_SECCOMP: return "seccomp";
+    case DROVER_STEP_PDEATHSIG: return "prctl(PR_SET_PDEATHSIG)";
+    case DROVER_STEP_EXEC_INIT: return "execve drover-init";
+    case DROVER_STEP_EXEC_WORKLOAD: return "execve";
+    case DROVER_STEP_INIT_FORK: return "fork";
+    case DROVER_STEP_SIGNALS: return "sigprocmask";
+    default: return "unknown step";
+    }
+}
+
+int drover_pidfd_open(pid_t pid) {
+    long fd = syscall(__NR_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int drover_pidfd_send_signal(int pidfd, int sig) {
+    return syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 ? 0 : -errno;
+}
+
+int drover_pidfd_wait(int pidfd, int nohang, int *code, int *status) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int options = WEXITED | (nohang ? WNOHANG : 0);
+    for (;;) {
+        if (syscall(SYS_waitid, P_PIDFD, pidfd, &info, options, NULL) == 0) break;
+        if (errno != EINTR) return -errno;
+    }
+    if (info.si_pid == 0) return 1;
+    *code = info.si_code;
+    *status = info.si_status;
+    return 0;
+}
+
+int drover_close_range(unsigned int first, unsigned int last, unsigned int flags) {
+    return syscall(__NR_close_range, first, last, flags) == 0 ? 0 : -errno;
+}
+
+int drover_memfd_create(const char *name) {
+    long fd = syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int drover_signalfd_block(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    int result = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (result != 0) return -result;
+    int fd = signalfd(-1, &set, SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int drover_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    for (;;) {
+        ssize_t n = read(fd, &info, sizeof info);
+        if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 ? -errno : -EIO;
+    }
+}

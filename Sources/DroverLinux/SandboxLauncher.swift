@@ -1,0 +1,249 @@
+import CDroverShim
+import DroverCore
+import Glibc
+
+/// Starts sandboxes: resolves the user and the executable, creates and limits the cgroup leaf,
+/// builds the child's plan completely, clones, and learns from the report pipe whether the
+/// workload was exec'd. Everything reusable (drover-init's fd, the compiled seccomp program)
+/// is prepared once, so a launch costs only the per-sandbox work.
+public final class SandboxLauncher: @unchecked Sendable {
+    public let initPath: String
+    public let tree: CgroupTree?
+    private let initFD: Int32
+    private let defaultSeccomp: SeccompFilter
+    private let lastCapability: Int32
+
+    /// `initPath` is drover-init (see `defaultInitPath`); `tree` nil runs without a cgroup
+    /// (only for hosts with no cgroup v2 at all: nothing could be limited, killed or counted).
+    public init(initPath: String = SandboxLauncher.defaultInitPath(), tree: CgroupTree?) throws(LaunchError) {
+        self.initPath = initPath
+        self.tree = tree
+        initFD = open(initPath, Int32(DROVER_O_PATH) | O_CLOEXEC)
+        if initFD < 0 { throw .setup(SystemError("open", initPath)) }
+        do { defaultSeccomp = try SeccompFilter(.default) } catch {
+            close(initFD)
+            throw .setup(error)
+        }
+        let text = (try? Files.read("/proc/sys/kernel/cap_last_cap")) ?? "40"
+        lastCapability = Int32(text.trimmingWhitespace()) ?? 40
+    }
+
+    deinit { close(initFD) }
+
+    /// drover-init next to the running executable, or `$DROVER_INIT`.
+    public static func defaultInitPath() -> String {
+        if let override = getenv("DROVER_INIT") { return String(cString: override) }
+        return executableDirectory() + "/drover-init"
+    }
+
+    public static func executableDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "." }
+        let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+    }
+
+    /// Launches `spec` in a new sandbox whose cgroup leaf is `name` under the tree.
+    /// `stdio` gives the fds for the workload's 0, 1, 2 (-1 inherits this process's).
+    public func launch(_ spec: SandboxSpec, name: String, stdio: (Int32, Int32, Int32) = (-1, -1, -1)) throws(LaunchError) -> Sandbox {
+        guard let program = spec.command.first, !program.isEmpty else {
+            throw .input(InputError("command", "is empty: give the program to run"))
+        }
+        let user: ResolvedUser
+        do { user = try ResolvedUser.resolve(spec.user) } catch { throw .input(error) }
+        var environment = spec.environment
+        if environment["PATH"] == nil { environment["PATH"] = SandboxSpec.defaultPath }
+        // As systemd does for User=: the account's home and name, unless the spec sets them.
+        if environment["HOME"] == nil { environment["HOME"] = user.home ?? "/" }
+        if let name = user.name {
+            if environment["USER"] == nil { environment["USER"] = name }
+            if environment["LOGNAME"] == nil { environment["LOGNAME"] = name }
+        }
+        let executable = try Self.resolveExecutable(program, searchPath: environment["PATH"]!)
+
+        let filter: SeccompFilter?
+        if let policy = spec.seccomp {
+            do { filter = policy == .default ? defaultSeccomp : try SeccompFilter(policy) } catch { throw .setup(error) }
+        } else {
+            filter = nil
+        }
+
+        var leaf: CgroupLeaf?
+        var unenforced: [UnenforcedLimit] = []
+        if let tree {
+            do {
+                let created = try CgroupLeaf(tree: tree, name: name)
+                leaf = created
+                unenforced = try created.apply(spec.limits, available: tree.controllers)
+            } catch {
+                try? leaf?.destroy()
+                throw .cgroup(error)
+            }
+            if spec.strictLimits, let first = unenforced.first {
+                try? leaf?.destroy()
+                throw .limitNotEnforced(first, why: tree.whyMissing(first.controller))
+            }
+        }
+
+        let plan = ChildPlan(spec: spec, executable: executable, environment: environment, user: user)
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        var reportFD: Int32 = -1
+        let spawned = plan.withCPlan(initFD: initFD, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
+                                     seccomp: filter?.program, lastCapability: lastCapability) { cPlan in
+            drover_spawn(cPlan, &pid, &pidfd, &reportFD)
+        }
+        if spawned < 0 {
+            try? leaf?.destroy()
+            throw .setup(SystemError("clone3", errno: -spawned))
+        }
+
+        // EOF means the workload was exec'd; a report means a step failed before that.
+        var report = drover_report()
+        var received = 0
+        while true {
+            received = withUnsafeMutableBytes(of: &report) { Glibc.read(reportFD, $0.baseAddress, $0.count) }
+            if received >= 0 || errno != EINTR { break }
+        }
+        close(reportFD)
+        let sandbox = Sandbox(pid: pid, pidfd: pidfd, cgroup: leaf, unenforced: unenforced)
+        if received == 0 { return sandbox }
+
+        _ = sandbox.wait()
+        try? sandbox.cleanup()
+        if received != MemoryLayout<drover_report>.size {
+            throw .child(ChildFailure(step: Int32(DROVER_STEP_NONE.rawValue), errno: EIO, detail: -1, object: nil))
+        }
+        throw .child(ChildFailure(step: report.step, errno: report.error, detail: report.detail,
+                                  object: plan.describe(step: report.step, detail: report.detail)))
+    }
+
+    /// PATH lookup in the parent: the sandbox sees the host's files (but for /tmp, /dev/shm
+    /// and /proc), so this finds what the child would, and a missing command fails before
+    /// anything is created.
+    static func resolveExecutable(_ program: String, searchPath: String) throws(LaunchError) -> String {
+        if program.contains("/") { return program }
+        var nonExecutable: String?
+        for directory in searchPath.split(separator: ":") where !directory.isEmpty {
+            let candidate = directory + "/" + program
+            var info = stat()
+            guard stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            if info.st_mode & 0o111 != 0 { return candidate }
+            nonExecutable = nonExecutable ?? candidate
+        }
+        if let nonExecutable { return nonExecutable } // execve reports EACCES: exit 126
+        throw .commandNotFound(program, searchPath: searchPath)
+    }
+}
+
+/// A running (or finished) sandbox: its PID 1 (drover-init), a pidfd for race-free signals
+/// and waiting, and its cgroup leaf.
+public final class Sandbox: @unchecked Sendable {
+    public let pid: Int32
+    public let pidfd: Int32
+    public let cgroup: CgroupLeaf?
+    public let unenforced: [UnenforcedLimit]
+    public private(set) var status: ExitStatus?
+
+    init(pid: Int32, pidfd: Int32, cgroup: CgroupLeaf?, unenforced: [UnenforcedLimit]) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.cgroup = cgroup
+        self.unenforced = unenforced
+    }
+
+    deinit { close(pidfd) }
+
+    /// Sends a signal to drover-init, which forwards TERM, INT, HUP, QUIT, USR1, USR2, WINCH.
+    public func signal(_ number: Int32) throws(SystemError) {
+        let result = drover_pidfd_send_signal(pidfd, number)
+        if result < 0 && -result != ESRCH { throw SystemError("pidfd_send_signal", "pid \(pid)", errno: -result) }
+    }
+
+    /// Blocks until drover-init exits; its status is the workload's.
+    public func wait() -> ExitStatus {
+        if let status { return status }
+        return collect(nohang: false)!
+    }
+
+    /// The status if it has exited, without blocking.
+    public func poll() -> ExitStatus? {
+        if let status { return status }
+        return collect(nohang: true)
+    }
+
+    private func collect(nohang: Bool) -> ExitStatus? {
+        var code: Int32 = 0
+        var value: Int32 = 0
+        let result = drover_pidfd_wait(pidfd, nohang ? 1 : 0, &code, &value)
+        if result == 1 { return nil }
+        if result < 0 {
+            // ECHILD: reaped elsewhere; nothing more can be known than that it is gone.
+            status = .signaled(SIGKILL)
+            return status
+        }
+        status = code == CLD_EXITED ? .exited(value) : .signaled(value)
+        return status
+    }
+
+    /// SIGKILL to everything in the sandbox's cgroup at once.
+    public func killAll() throws(CgroupError) {
+        if let cgroup {
+            try cgroup.killAll()
+        } else {
+            try? signal(SIGKILL) // PID 1's death takes the whole PID namespace with it
+        }
+    }
+
+    /// After exit: kills stragglers (none remain once PID 1 is gone, but the kernel finishes
+    /// them asynchronously), waits for the cgroup to empty and removes it.
+    public func cleanup() throws(CgroupError) {
+        try cgroup?.destroy()
+    }
+}
+
+public struct ChildFailure: Equatable, Sendable {
+    public var step: Int32
+    public var errno: Int32
+    public var detail: Int32
+    /// What the step worked on: "tmpfs on /tmp", the executable's path, ...
+    public var object: String?
+
+    public var stepName: String { String(cString: drover_step_name(step)) }
+}
+
+public enum LaunchError: Error, CustomStringConvertible, Sendable {
+    case input(InputError)
+    case commandNotFound(String, searchPath: String)
+    case setup(SystemError)
+    case cgroup(CgroupError)
+    case limitNotEnforced(UnenforcedLimit, why: String)
+    case child(ChildFailure)
+
+    /// Exit codes as docker and systemd-run use them: 127 not found, 126 not executable,
+    /// 125 drover itself failed.
+    public var exitCode: Int32 {
+        switch self {
+        case .commandNotFound: return 127
+        case .child(let failure) where failure.step == Int32(DROVER_STEP_EXEC_WORKLOAD.rawValue):
+            return failure.errno == ENOENT || failure.errno == ENOTDIR ? 127 : 126
+        default: return 125
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .input(let error): return error.description
+        case .commandNotFound(let program, let searchPath):
+            return "\(program): command not found (searched PATH \(searchPath))"
+        case .setup(let error): return error.description
+        case .cgroup(let error): return error.description
+        case .limitNotEnforced(let limit, let why):
+            return "\(limit.limit) limit cannot be enforced (--strict-limits): \(why)"
+        case .child(let failure):
+            let object = failure.object.map { " `\($0)`" } ?? ""
+            return "\(failure.stepName)\(object): \(errnoName(failure.errno)) (\(String(cString: strerror(failure.errno))))"
+        }
+    }
+}

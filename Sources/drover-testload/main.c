@@ -1,0 +1,290 @@
+// drover-testload: the workload integration tests run inside sandboxes, so that they observe
+// the sandbox from within (like crun's tests/init.c). One command per invocation; output is
+// `key=value` lines a test can parse. Not installed for users.
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static const char *errno_name(int e) {
+    switch (e) {
+    case 0: return "OK";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOSYS: return "ENOSYS";
+    case EINVAL: return "EINVAL";
+    case EAGAIN: return "EAGAIN";
+    case ENOENT: return "ENOENT";
+    case EADDRINUSE: return "EADDRINUSE";
+    default: return "OTHER";
+    }
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+// Prints the /proc/self/status lines that describe privileges.
+static void print_status_fields(void) {
+    static const char *fields[] = {"Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:",
+                                   "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:"};
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) { say("status_error=%s", strerror(errno)); return; }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            size_t n = strlen(fields[i]);
+            if (strncmp(line, fields[i], n) != 0) continue;
+            char *value = line + n;
+            while (*value == ' ' || *value == '\t') value++;
+            value[strcspn(value, "\n")] = 0;
+            char key[32];
+            snprintf(key, sizeof key, "%.*s", (int)(n - 1), fields[i]);
+            for (char *k = key; *k; k++) if (*k >= 'A' && *k <= 'Z') *k += 'a' - 'A';
+            say("%s=%s", key, value);
+        }
+    }
+    fclose(f);
+}
+
+static int count_proc(int zombies_only) {
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (!zombies_only) { count++; continue; }
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) {
+            char *close_paren = strrchr(buf, ')');
+            if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z') count++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return count;
+}
+
+static void cmd_info(void) {
+    char buf[256];
+    say("pid=%d", getpid());
+    FILE *f = fopen("/proc/1/comm", "r");
+    if (f && fgets(buf, sizeof buf, f)) { buf[strcspn(buf, "\n")] = 0; say("pid1_comm=%s", buf); }
+    if (f) fclose(f);
+    say("visible_pids=%d", count_proc(0));
+    gethostname(buf, sizeof buf);
+    say("hostname=%s", buf);
+    ssize_t n = readlink("/proc/self/ns/ipc", buf, sizeof buf - 1);
+    if (n > 0) { buf[n] = 0; say("ipc_ns=%s", buf); }
+    n = readlink("/proc/self/ns/mnt", buf, sizeof buf - 1);
+    if (n > 0) { buf[n] = 0; say("mnt_ns=%s", buf); }
+    f = fopen("/proc/self/cgroup", "r");
+    while (f && fgets(buf, sizeof buf, f)) {
+        if (strncmp(buf, "0::", 3) == 0) { buf[strcspn(buf, "\n")] = 0; say("cgroup=%s", buf + 3); }
+    }
+    if (f) fclose(f);
+    if (getcwd(buf, sizeof buf)) say("cwd=%s", buf);
+    DIR *d = opendir("/tmp");
+    int entries = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) entries++;
+    if (d) closedir(d);
+    say("tmp_entries=%d", entries);
+    struct stat st;
+    if (stat("/tmp", &st) == 0) say("tmp_mode=%o", st.st_mode & 07777);
+    print_status_fields();
+}
+
+static void cmd_syscalls(void) {
+    errno = 0;
+    int r = mount("none", "/mnt", "tmpfs", 0, NULL);
+    say("mount=%s", errno_name(r == 0 ? 0 : errno));
+    errno = 0;
+    r = unshare(CLONE_NEWNS);
+    say("unshare=%s", errno_name(r == 0 ? 0 : errno));
+    errno = 0;
+    long k = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0);
+    say("keyctl=%s", errno_name(k >= 0 ? 0 : errno));
+    errno = 0;
+    r = (int)syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+    say("ptrace=%s", errno_name(r == 0 ? 0 : errno));
+}
+
+// Forks children that fork grandchildren and exit at once: the grandchildren become orphans
+// of PID 1; when they exit, only PID 1 can reap them.
+static void cmd_orphans(int count) {
+    for (int i = 0; i < count; i++) {
+        pid_t child = fork();
+        if (child == 0) {
+            if (fork() == 0) { sleep_ms(50); _exit(0); }
+            _exit(0);
+        }
+        waitpid(child, NULL, 0);
+    }
+    sleep_ms(400);
+    say("zombies=%d", count_proc(1));
+}
+
+static void on_term(int sig) {
+    (void)sig;
+    static const char msg[] = "got=SIGTERM\n";
+    ssize_t ignored = write(1, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(0);
+}
+
+static void cmd_fork_tree(int width) {
+    // Each child forks once more, all sleep: a tree of 2*width processes besides this one.
+    for (int i = 0; i < width; i++) {
+        if (fork() == 0) {
+            if (fork() == 0) for (;;) pause();
+            for (;;) pause();
+        }
+    }
+    say("forked=%d", width * 2);
+    for (;;) pause();
+}
+
+static void cmd_fork_until_eagain(int limit) {
+    pid_t kids[4096];
+    int n = 0;
+    int err = 0;
+    while (n < limit && n < 4096) {
+        pid_t p = fork();
+        if (p == 0) { for (;;) pause(); }
+        if (p < 0) { err = errno; break; }
+        kids[n++] = p;
+    }
+    say("forked=%d", n);
+    say("fork_error=%s", errno_name(err));
+    for (int i = 0; i < n; i++) kill(kids[i], SIGKILL);
+    for (int i = 0; i < n; i++) waitpid(kids[i], NULL, 0);
+    say("survived=yes");
+}
+
+static void cmd_alloc(long long bytes) {
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = malloc((size_t)bytes);
+    if (!p) { say("alloc=failed"); exit(1); }
+    for (long long i = 0; i < bytes; i += page) p[i] = 1;
+    say("allocated=%lld", bytes);
+}
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void cmd_spin(double seconds) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    volatile unsigned long x = 0;
+    do {
+        for (int i = 0; i < 100000; i++) x += i;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    say("cpu_seconds=%.3f", cpu_seconds());
+}
+
+static void cmd_listen(const char *port_text) {
+    const char *value = port_text;
+    if (port_text[0] < '0' || port_text[0] > '9') value = getenv(port_text);
+    if (!value) { say("listen=no-such-env"); exit(1); }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(value)),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
+        say("listen=%s", errno_name(errno));
+        exit(1);
+    }
+    say("listening=%s", value);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: drover-testload COMMAND [ARG]\n");
+        return 2;
+    }
+    const char *cmd = argv[1];
+    const char *arg = argc > 2 ? argv[2] : NULL;
+    if (!strcmp(cmd, "true")) return 0;
+    if (!strcmp(cmd, "exit")) return arg ? atoi(arg) : 0;
+    if (!strcmp(cmd, "kill-self")) { kill(getpid(), arg ? atoi(arg) : SIGKILL); for (;;) pause(); }
+    if (!strcmp(cmd, "info")) { cmd_info(); return 0; }
+    if (!strcmp(cmd, "syscalls")) { cmd_syscalls(); return 0; }
+    if (!strcmp(cmd, "orphans")) { cmd_orphans(arg ? atoi(arg) : 5); return 0; }
+    if (!strcmp(cmd, "pause")) { say("ready=1"); for (;;) pause(); }
+    if (!strcmp(cmd, "trap-term")) {
+        signal(SIGTERM, on_term);
+        say("ready=1");
+        for (;;) pause();
+    }
+    if (!strcmp(cmd, "ignore-sigterm")) {
+        signal(SIGTERM, SIG_IGN);
+        say("ready=1");
+        for (;;) pause();
+    }
+    if (!strcmp(cmd, "fork-tree")) { cmd_fork_tree(arg ? atoi(arg) : 4); return 0; }
+    if (!strcmp(cmd, "fork-bomb")) { cmd_fork_until_eagain(arg ? atoi(arg) : 4096); return 0; }
+    if (!strcmp(cmd, "alloc")) { cmd_alloc(arg ? atoll(arg) : 1 << 20); return 0; }
+    if (!strcmp(cmd, "spin")) { cmd_spin(arg ? atof(arg) : 1.0); return 0; }
+    if (!strcmp(cmd, "listen")) { cmd_listen(arg ? arg : "0"); return 0; }
+    if (!strcmp(cmd, "write-tmp") && arg) {
+        char path[4096];
+        snprintf(path, sizeof path, "/tmp/%s", arg);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        say("write_tmp=%s", fd >= 0 ? "ok" : errno_name(errno));
+        if (fd >= 0) close(fd);
+        say("ready=1");
+        if (argc > 3 && !strcmp(argv[3], "--wait")) for (;;) pause();
+        return 0;
+    }
+    if (!strcmp(cmd, "exists") && arg) {
+        say("exists=%s", access(arg, F_OK) == 0 ? "yes" : "no");
+        return 0;
+    }
+    if (!strcmp(cmd, "write") && arg) {
+        int fd = open(arg, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        say("write=%s", fd >= 0 ? "ok" : errno_name(errno));
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    if (!strcmp(cmd, "env") && arg) {
+        const char *v = getenv(arg);
+        say("%s=%s", arg, v ? v : "(unset)");
+        return 0;
+    }
+    fprintf(stderr, "drover-testload: unknown command %s\n", cmd);
+    return 2;
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import DroverCore
+import DroverLinux
+import Glibc
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one command in a sandbox, in the foreground, without the daemon.",
+        discussion: """
+            The command gets exactly what a replica gets: its own PID, mount, UTS and IPC \
+            namespaces with drover-init as PID 1, a private /tmp, a fresh /proc, a cgroup v2 \
+            leaf with the limits given, no capabilities (unless --cap), no_new_privs, the \
+            default seccomp filter, and the user nobody (unless --user). Output passes \
+            through; SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are \
+            forwarded to the command. The exit code is the command's (128+N when killed by \
+            signal N); 125 when drover could not start it, 126 when it is not executable, \
+            127 when it is not found.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Memory limit (memory.max), e.g. 256Mi.", valueName: "size"))
+    var memory: String?
+
+    @Option(help: ArgumentHelp("CPU limit in cores (cpu.max), e.g. 0.5 or 250m.", valueName: "cores"))
+    var cpu: String?
+
+    @Option(help: ArgumentHelp("Maximum number of tasks (pids.max).", valueName: "n"))
+    var pids: Int?
+
+    @Option(name: .customLong("port"), help: ArgumentHelp("Allocate a host port; its number is in PORT_<NAME>. Repeatable.", valueName: "name"))
+    var ports: [String] = []
+
+    @Option(help: ArgumentHelp("User to run as: NAME, UID or UID:GID (default nobody).", valueName: "user"))
+    var user: String = "nobody"
+
+    @Option(name: .customLong("cap"), help: ArgumentHelp("Keep this capability, e.g. NET_BIND_SERVICE. Repeatable.", valueName: "cap"))
+    var capabilities: [String] = []
+
+    @Flag(name: .customLong("read-only"), help: "Make the host's / read-only inside (except /tmp and the state directory).")
+    var readOnly = false
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("A directory bound read-write at the same path; in DROVER_STATE_DIR.", valueName: "dir"))
+    var stateDirectory: String?
+
+    @Option(help: ArgumentHelp("Hostname inside (default run-<pid>).", valueName: "name"))
+    var hostname: String?
+
+    @Option(help: ArgumentHelp("Working directory inside (default /).", valueName: "dir"))
+    var workdir: String = "/"
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Set an environment variable. Repeatable.", valueName: "KEY=VALUE"))
+    var environment: [String] = []
+
+    @Option(name: .customLong("tmp-size"), help: ArgumentHelp("Size of the private /tmp, e.g. 64Mi (default: half of RAM).", valueName: "size"))
+    var tmpSize: String?
+
+    @Flag(name: .customLong("strict-limits"), help: "Refuse to run (exit 125) when a limit cannot be enforced, instead of warning.")
+    var strictLimits = false
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("missing the command to run: drover run [options] -- CMD [ARGS...]") }
+        _ = try makeSpec()
+    }
+
+    /// Every flag turned into the sandbox's description; a bad value is a usage error naming it.
+    func makeSpec() throws -> SandboxSpec {
+        func check<T>(_ flag: String, _ parse: () throws(InputError) -> T) throws -> T {
+            do { return try parse() } catch { throw ValidationError(error.about("\(flag) \(error.subject)").description) }
+        }
+        var limits = ResourceLimits()
+        if let memory { limits.memory = try check("--memory") { () throws(InputError) in try Quantity.size(memory) } }
+        if let cpu { limits.cpu = try check("--cpu") { () throws(InputError) in try Quantity.cpu(cpu) } }
+        if let pids {
+            guard pids > 0 else { throw ValidationError("--pids \(pids): must be at least 1") }
+            limits.pids = pids
+        }
+        var kept = Set<Capability>()
+        for name in capabilities { kept.insert(try check("--cap") { () throws(InputError) in try Capability.named(name) }) }
+        var env: [String: String] = ["TMPDIR": "/tmp"]
+        if let term = getenv("TERM") { env["TERM"] = String(cString: term) }
+        for pair in environment {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--env \"\(pair)\": expected KEY=VALUE")
+            }
+            env[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        if let stateDirectory {
+            guard stateDirectory.hasPrefix("/") else { throw ValidationError("--state-dir \"\(stateDirectory)\": must be an absolute path") }
+            env["DROVER_STATE_DIR"] = stateDirectory
+        }
+        for port in ports {
+            guard let first = port.first, first.isLetter,
+                  port.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+            else { throw ValidationError("--port \"\(port)\": a port name is letters, digits, - and _, starting with a letter (e.g. http)") }
+        }
+        if Set(ports.map(Self.portVariable)).count != ports.count {
+            throw ValidationError("--port: the names \(ports.joined(separator: ", ")) give the same PORT_ variable twice")
+        }
+        return SandboxSpec(
+            command: command,
+            environment: env,
+            user: try check("--user") { () throws(InputError) in try UserSpec.parse(user) },
+            hostname: hostname ?? "run-\(getpid())",
+            workdir: workdir,
+            readOnlyRoot: readOnly,
+            stateDirectory: stateDirectory,
+            tmpSize: try tmpSize.map { size in try check("--tmp-size") { () throws(InputError) in try Quantity.size(size) } },
+            capabilities: CapabilityPlan(kept: kept),
+            limits: limits,
+            strictLimits: strictLimits,
+            dieWithParent: true)
+    }
+
+    static func portVariable(_ name: String) -> String {
+        "PORT_" + name.uppercased().replacingAll("-", with: "_")
+    }
+
+    func run() throws {
+        // Forwarded signals are blocked before anything else so that none is lost or kills
+        // drover instead of reaching the workload.
+        let forwarder: SignalForwarder
+        do { forwarder = try SignalForwarder(signals: SignalForwarder.forwardedByInit) } catch {
+            throw fail(error.description, code: 125)
+        }
+
+        var spec = try makeSpec()
+        try allocatePorts(into: &spec)
+
+        let tree: CgroupTree
+        do { tree = try CgroupTree.prepare() } catch { throw fail("\(error)", code: 125) }
+        let sandbox: Sandbox
+        do {
+            let launcher = try SandboxLauncher(tree: tree)
+            sandbox = try launcher.launch(spec, name: "run-\(getpid())")
+        } catch {
+            throw fail(error.description, code: error.exitCode)
+        }
+        for limit in sandbox.unenforced {
+            warn("\(limit.limit) limit not enforced: \(tree.whyMissing(limit.controller)); --strict-limits refuses to run instead")
+        }
+
+        let status = forwarder.wait(for: sandbox)
+        let stats = sandbox.cgroup?.stats()
+        do { try sandbox.cleanup() } catch { warn("cleanup: \(error)") }
+        if let kills = stats?.oomKills, kills > 0 {
+            FileHandleStandardError.write("drover: oom-killed: the workload exceeded its memory limit (\(spec.limits.memory.map(formatSize) ?? "memory.max")); exit \(status.exitCode)\n")
+        }
+        throw ExitCode(status.exitCode)
+    }
+
+    private func allocatePorts(into spec: inout SandboxSpec) throws {
+        guard !ports.isEmpty else { return }
+        // Several `drover run`s share no allocator; starting at a pid-derived place keeps them
+        // apart, and the bind test catches the rest.
+        let range = PortAllocator.defaultRange
+        var allocator = try PortAllocator(range: range, ephemeral: PortProbe.ephemeralRange(),
+                                          start: range.lowerBound + Int(getpid()) % range.count)
+        for name in ports {
+            do {
+                spec.environment[Self.portVariable(name)] = String(try allocator.allocate(isFree: PortProbe.isFree))
+            } catch {
+                throw fail("--port \(name): \(error)", code: 125)
+            }
+        }
+    }
+
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}
