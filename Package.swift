@@ -51,9 +51,12 @@ let package = Package(
             name: "drover-testload",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // Shared by the test targets: locating the built binaries, reading output with
+        // timeouts, spawning the CLI.
+        .target(name: "DroverTestSupport", dependencies: ["DroverCore", "DroverLinux"], path: "Tests/Support"),
         .testTarget(name: "DroverCoreTests", dependencies: ["DroverCore"]),
-        .testTarget(name: "DroverLinuxTests", dependencies: ["DroverCore", "DroverLinux"]),
-        .testTarget(name: "DroverCLITests", dependencies: ["DroverCore", "DroverLinux"]),
-        .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux"]),
+        .testTarget(name: "DroverLinuxTests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
+        .testTarget(name: "DroverCLITests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
+        .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),
     ]
 )

@@ -319,3 +319,7 @@ int drover_signalfd_read(int fd) {
         return n < 0 ? -errno : -EIO;
     }
 }
+
+int drover_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}

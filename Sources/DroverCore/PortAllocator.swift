@@ -57,6 +57,12 @@ public struct PortExhausted: Error, Equatable, CustomStringConvertible, Sendable
     public var heldByDrover: Int
     public var inUseElsewhere: Int
 
+    public init(range: ClosedRange<Int>, heldByDrover: Int, inUseElsewhere: Int) {
+        self.range = range
+        self.heldByDrover = heldByDrover
+        self.inUseElsewhere = inUseElsewhere
+    }
+
     public var description: String {
         "no free port in \(range.lowerBound)-\(range.upperBound): \(heldByDrover) held by drover, \(inUseElsewhere) in use by other programs"
     }

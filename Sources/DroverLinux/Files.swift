@@ -1,3 +1,4 @@
+import CDroverShim
 import Glibc
 
 /// Small whole-file helpers over raw syscalls: cgroup and proc files are tiny, and their
@@ -42,4 +43,13 @@ enum Files {
         }
         return result
     }
+}
+
+/// A pipe whose ends are close-on-exec from the start (a concurrent spawn must not inherit
+/// them, or the reader never sees EOF).
+public func makePipe() throws(SystemError) -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [-1, -1]
+    let result = drover_pipe_cloexec(&fds)
+    if result < 0 { throw SystemError("pipe2", errno: -result) }
+    return (fds[0], fds[1])
 }

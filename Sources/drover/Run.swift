@@ -62,11 +62,12 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("missing the command to run: drover run [options] -- CMD [ARGS...]") }
-        _ = try makeSpec()
+        // Port numbers are allocated in run(); any number validates ${PORT_...} references.
+        _ = try makeSpec(portNumbers: Dictionary(ports.map { ($0, 0) }) { first, _ in first })
     }
 
     /// Every flag turned into the sandbox's description; a bad value is a usage error naming it.
-    func makeSpec() throws -> SandboxSpec {
+    func makeSpec(portNumbers: [String: Int]) throws -> SandboxSpec {
         func check<T>(_ flag: String, _ parse: () throws(InputError) -> T) throws -> T {
             do { return try parse() } catch { throw ValidationError(error.about("\(flag) \(error.subject)").description) }
         }
@@ -99,8 +100,13 @@ struct Run: ParsableCommand {
         if Set(ports.map(Self.portVariable)).count != ports.count {
             throw ValidationError("--port: the names \(ports.joined(separator: ", ")) give the same PORT_ variable twice")
         }
+        for (name, number) in portNumbers { env[Self.portVariable(name)] = String(number) }
+        var argv: [String] = []
+        for argument in command {
+            argv.append(try check("command") { () throws(InputError) in try Expansion.expand(argument, environment: env) })
+        }
         return SandboxSpec(
-            command: command,
+            command: argv,
             environment: env,
             user: try check("--user") { () throws(InputError) in try UserSpec.parse(user) },
             hostname: hostname ?? "run-\(getpid())",
@@ -126,8 +132,7 @@ struct Run: ParsableCommand {
             throw fail(error.description, code: 125)
         }
 
-        var spec = try makeSpec()
-        try allocatePorts(into: &spec)
+        let spec = try makeSpec(portNumbers: allocatePorts())
 
         let tree: CgroupTree
         do { tree = try CgroupTree.prepare() } catch { throw fail("\(error)", code: 125) }
@@ -151,8 +156,9 @@ struct Run: ParsableCommand {
         throw ExitCode(status.exitCode)
     }
 
-    private func allocatePorts(into spec: inout SandboxSpec) throws {
-        guard !ports.isEmpty else { return }
+    private func allocatePorts() throws -> [String: Int] {
+        var numbers: [String: Int] = [:]
+        guard !ports.isEmpty else { return numbers }
         // Several `drover run`s share no allocator; starting at a pid-derived place keeps them
         // apart, and the bind test catches the rest.
         let range = PortAllocator.defaultRange
@@ -160,11 +166,12 @@ struct Run: ParsableCommand {
                                           start: range.lowerBound + Int(getpid()) % range.count)
         for name in ports {
             do {
-                spec.environment[Self.portVariable(name)] = String(try allocator.allocate(isFree: PortProbe.isFree))
+                numbers[name] = try allocator.allocate(isFree: PortProbe.isFree)
             } catch {
                 throw fail("--port \(name): \(error)", code: 125)
             }
         }
+        return numbers
     }
 
 }

@@ -111,6 +111,8 @@ int drover_pidfd_send_signal(int pidfd, int sig);
 int drover_pidfd_wait(int pidfd, int nohang, int *code, int *status);
 int drover_close_range(unsigned int first, unsigned int last, unsigned int flags);
 int drover_memfd_create(const char *name);
+// pipe2(O_CLOEXEC): both ends close-on-exec from the start, so no concurrent spawn inherits them.
+int drover_pipe_cloexec(int fds[2]);
 // Blocks `signals` in the calling thread (and threads it creates later) and returns a signalfd
 // that receives them, or -errno.
 int drover_signalfd_block(const int *signals, int count);
