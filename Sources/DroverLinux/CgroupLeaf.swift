@@ -134,6 +134,11 @@ public final class CgroupLeaf: @unchecked Sendable {
 public struct UnenforcedLimit: Equatable, Sendable {
     public var limit: String
     public var controller: String
+
+    public init(limit: String, controller: String) {
+        self.limit = limit
+        self.controller = controller
+    }
 }
 
 public struct CgroupStats: Equatable, Sendable {

@@ -41,6 +41,7 @@ static const char *errno_name(int e) {
     case EAGAIN: return "EAGAIN";
     case ENOENT: return "ENOENT";
     case EADDRINUSE: return "EADDRINUSE";
+    case EROFS: return "EROFS";
     default: return "OTHER";
     }
 }

@@ -232,3 +232,12 @@ public final class TestProcess {
         return (code, process.stdout.text, process.stderr.text)
     }
 }
+
+/// A readable file without execute permission (exec gives EACCES), in a place sandboxes see.
+public func nonExecutableFile() -> String {
+    let path = "/var/tmp/drover-test-not-executable"
+    let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+    if fd >= 0 { close(fd) }
+    chmod(path, 0o644)
+    return path
+}

@@ -1,0 +1,58 @@
+import DroverLinux
+import DroverTestSupport
+import Glibc
+import Testing
+
+/// Runs after every other test (`make test` runs it alone, last): whatever the suite started
+/// must be gone, even from tests that failed.
+@Suite(.enabled(if: TestEnvironment.isRoot, "needs root: it inspects every process and drover's cgroup tree"))
+struct LeakCheckTests {
+    @Test func noTestProcessesSurvive() {
+        var survivors: [String] = []
+        for entry in directoryEntries("/proc") where Int32(entry) != nil {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let n = readlink("/proc/\(entry)/exe", &buffer, buffer.count - 1)
+            guard n > 0 else { continue }
+            let exe = String(cString: buffer)
+            let name = exe.split(separator: "/").last.map(String.init) ?? exe
+            if ["drover-init", "drover-testload"].contains(name) || (name == "drover" && exe.contains("/.build")) {
+                survivors.append("\(entry) \(exe)")
+            }
+        }
+        #expect(survivors.isEmpty, "processes left running: \(survivors)")
+    }
+
+    @Test func noCgroupsUnderDroversTree() throws {
+        let tree = try CgroupTree.prepare()
+        let leftovers = directoryEntries(tree.root).filter { entry in
+            var info = stat()
+            return stat(tree.root + "/" + entry, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }
+        #expect(leftovers.isEmpty, "cgroups left under \(tree.root): \(leftovers)")
+    }
+
+    @Test func noMountsNamingDrover() throws {
+        let mountinfo = try #require(fopen("/proc/self/mountinfo", "r"))
+        defer { fclose(mountinfo) }
+        var line = [CChar](repeating: 0, count: 4096)
+        var leftovers: [String] = []
+        while fgets(&line, Int32(line.count), mountinfo) != nil {
+            let text = String(cString: line)
+            if text.contains("drover") { leftovers.append(text) }
+        }
+        #expect(leftovers.isEmpty, "mounts left: \(leftovers)")
+    }
+}
+
+func directoryEntries(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
