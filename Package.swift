@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "drover", targets: ["drover"]),
         .executable(name: "drover-init", targets: ["drover-init"]),
         .executable(name: "drover-testload", targets: ["drover-testload"]),
+        .executable(name: "drover-bench", targets: ["drover-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,18 +40,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // PID 1 inside every sandbox. Static so that its exec costs no dynamic loading.
+        // PID 1 inside every sandbox: freestanding (its own entry point, raw syscalls, no libc
+        // start-up), static, so that its exec costs as little as possible.
         .executableTarget(
             name: "drover-init",
             dependencies: ["CDroverShim"],
-            cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            cSettings: [.unsafeFlags(["-ffreestanding", "-fno-stack-protector", "-fno-builtin", "-O2"])],
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--entry=drover_init_start"])]
         ),
         // The workload integration tests run inside sandboxes to observe them from within.
         .executableTarget(
             name: "drover-testload",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // `make bench`: spawn latency through the library, beside the peers of bench/peers.sh.
+        .executableTarget(name: "drover-bench", dependencies: ["DroverCore", "DroverLinux"]),
         // Shared by the test targets: locating the built binaries, reading output with
         // timeouts, spawning the CLI.
         .target(name: "DroverTestSupport", dependencies: ["DroverCore", "DroverLinux"], path: "Tests/Support"),

@@ -205,6 +205,49 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     fail(report_fd, DROVER_STEP_EXEC_INIT, -1);
 }
 
+#if defined(__x86_64__)
+// clone3 with a fresh stack for the child, which calls fn(arg) there and exits with its
+// result; the parent gets the syscall's return value. glibc offers this only for clone(),
+// which cannot place the child in a cgroup. A C function cannot do it: the child would
+// return into the parent's frames on a stack it does not own.
+long drover_clone3_trampoline(struct drover_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(
+    ".text\n"
+    ".globl drover_clone3_trampoline\n"
+    ".hidden drover_clone3_trampoline\n"
+    ".type drover_clone3_trampoline,@function\n"
+    "drover_clone3_trampoline:\n"
+    "    mov %rdx, %r8\n"        // fn and arg survive the syscall in r8/r9
+    "    mov %rcx, %r9\n"
+    "    mov $435, %eax\n"       // __NR_clone3
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jnz 1f\n"
+    "    xor %ebp, %ebp\n"       // child: outermost frame on the new stack
+    "    mov %r9, %rdi\n"
+    "    call *%r8\n"
+    "    mov %eax, %edi\n"
+    "    mov $60, %eax\n"        // __NR_exit
+    "    syscall\n"
+    "    hlt\n"
+    "1:  ret\n"
+    ".size drover_clone3_trampoline, .-drover_clone3_trampoline\n");
+#define DROVER_HAVE_TRAMPOLINE 1
+#endif
+
+struct child_start {
+    const struct drover_spawn_plan *plan;
+    int report_fd;
+};
+
+static int child_entry(void *arg) {
+    struct child_start *start = arg;
+    sandbox_child(start->plan, start->report_fd);
+}
+
+// The child's stack while it shares the parent's memory (until it execs drover-init).
+#define CHILD_STACK_SIZE (256 * 1024)
+
 int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, int *report_fd) {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
@@ -225,12 +268,32 @@ int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, i
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)plan->cgroup_fd;
     }
-    long result = syscall(__NR_clone3, &args, sizeof args);
-    if (result == 0) {
+    struct child_start start = {.plan = plan, .report_fd = pipe_fds[1]};
+    long result;
+#ifdef DROVER_HAVE_TRAMPOLINE
+    // Like posix_spawn: share the parent's memory instead of copying its page tables (a large
+    // daemon's fork costs more than the rest of the spawn), and sleep until the child has
+    // exec'd drover-init or failed, so nothing of ours changes under it.
+    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int saved = errno;
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
         close(pipe_fds[0]);
-        sandbox_child(plan, pipe_fds[1]);
+        close(pipe_fds[1]);
+        return -saved;
     }
-    int saved_errno = errno;
+    args.flags |= CLONE_VM | CLONE_VFORK;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = CHILD_STACK_SIZE;
+    result = drover_clone3_trampoline(&args, sizeof args, child_entry, &start);
+    int saved_errno = result < 0 ? (int)-result : 0;
+    munmap(stack, CHILD_STACK_SIZE);
+#else
+    result = syscall(__NR_clone3, &args, sizeof args);
+    if (result == 0) child_entry(&start);
+    int saved_errno = result < 0 ? errno : 0;
+#endif
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     close(pipe_fds[1]);
     if (result < 0) {

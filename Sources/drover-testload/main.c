@@ -166,11 +166,24 @@ static void on_term(int sig) {
 
 static void cmd_fork_tree(int width) {
     // Each child forks once more, all sleep: a tree of 2*width processes besides this one.
+    // Every descendant reports on a pipe once it runs, so "forked" means they all exist.
+    int started[2];
+    if (pipe(started) != 0) { say("fork_tree=%s", errno_name(errno)); exit(1); }
     for (int i = 0; i < width; i++) {
         if (fork() == 0) {
-            if (fork() == 0) for (;;) pause();
+            if (fork() == 0) {
+                ssize_t ignored = write(started[1], "g", 1);
+                (void)ignored;
+                for (;;) pause();
+            }
+            ssize_t ignored = write(started[1], "c", 1);
+            (void)ignored;
             for (;;) pause();
         }
+    }
+    char byte;
+    for (int seen = 0; seen < width * 2; seen++) {
+        if (read(started[0], &byte, 1) != 1) { say("fork_tree=short"); exit(1); }
     }
     say("forked=%d", width * 2);
     for (;;) pause();
