@@ -20,7 +20,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # Unit and integration tests on this host, then the leak check (it must run last, alone),
 # then the cgroup v2 VM tier when it can run here.
@@ -33,9 +33,10 @@ test: deps
 test-vm:
 	@echo "test-vm: not built yet"
 
-bench: deps release
+# Spawn latency beside crun, runc, bwrap and the raw kernel reference (bench/run.sh).
+bench: release
 	@scripts/deps.sh $(BENCH_PACKAGES)
-	@echo "bench: not built yet"
+	bench/run.sh
 
 # A sandboxed web server on an allocated port (droverd and config/ come with the daemon).
 run: build
