@@ -40,7 +40,7 @@ bench: release
 
 # A sandboxed web server on an allocated port (droverd and config/ come with the daemon).
 run: build
-	.build/debug/drover run --port http -- python3 -m http.server --bind 127.0.0.1 '$${PORT_HTTP}'
+	.build/debug/drover run --port http -- python3 -u -m http.server --bind 127.0.0.1 '$${PORT_HTTP}'
 
 clean:
 	rm -rf .build .build-vm .build-bench
