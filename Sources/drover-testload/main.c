@@ -231,6 +231,26 @@ static void cmd_spin(double seconds) {
     say("cpu_seconds=%.3f", cpu_seconds());
 }
 
+// N spinning children for a while; prints their total CPU time (what the scheduler gave them).
+static void cmd_spin_many(int count, double seconds) {
+    for (int i = 0; i < count; i++) {
+        if (fork() == 0) {
+            struct timespec start, now;
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            volatile unsigned long x = 0;
+            do {
+                for (int j = 0; j < 100000; j++) x += j;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+            } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < count; i++) wait(NULL);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    say("cpu_seconds=%.3f", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+}
+
 static void cmd_listen(const char *port_text) {
     const char *value = port_text;
     if (port_text[0] < '0' || port_text[0] > '9') value = getenv(port_text);
@@ -273,6 +293,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "fork-bomb")) { cmd_fork_until_eagain(arg ? atoi(arg) : 4096); return 0; }
     if (!strcmp(cmd, "alloc")) { cmd_alloc(arg ? atoll(arg) : 1 << 20); return 0; }
     if (!strcmp(cmd, "spin")) { cmd_spin(arg ? atof(arg) : 1.0); return 0; }
+    if (!strcmp(cmd, "spin-many")) { cmd_spin_many(arg ? atoi(arg) : 2, argc > 3 ? atof(argv[3]) : 1.0); return 0; }
     if (!strcmp(cmd, "listen")) { cmd_listen(arg ? arg : "0"); return 0; }
     if (!strcmp(cmd, "write-tmp") && arg) {
         char path[4096];
