@@ -82,9 +82,10 @@ struct drover_mount_attr {
     uint64_t userns_fd;
 };
 
-// The child's fd layout right before exec: 0-2 stdio, the report pipe at DROVER_REPORT_FD
-// (inherited by drover-init), drover-init's O_PATH fd just above it (close-on-exec).
-#define INIT_FD (DROVER_REPORT_FD + 1)
+// The child's fd layout right before exec: 0-2 stdio, the report pipe at DROVER_REPORT_FD and
+// the status file at DROVER_STATUS_FD (both inherited by drover-init), drover-init's O_PATH fd
+// just above them (close-on-exec).
+#define INIT_FD (DROVER_STATUS_FD + 1)
 // Where fds are parked while stdio is rearranged, above anything the layout uses.
 #define PARK_FD_MIN 10
 
@@ -143,6 +144,11 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     }
     int parked_report = fcntl(report_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
     if (parked_report < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_REPORT_FD);
+    int parked_status = -1;
+    if (p->status_fd >= 0) {
+        parked_status = fcntl(p->status_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
+        if (parked_status < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_STATUS_FD);
+    }
     int parked_init = fcntl(p->init_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
     if (parked_init < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
     for (int i = 0; i < 3; i++) {
@@ -150,6 +156,7 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     }
     if (dup2(parked_report, DROVER_REPORT_FD) < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_REPORT_FD);
     report_fd = DROVER_REPORT_FD; // now without close-on-exec: drover-init inherits it
+    if (parked_status >= 0 && dup2(parked_status, DROVER_STATUS_FD) < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_STATUS_FD);
     if (dup3(parked_init, INIT_FD, O_CLOEXEC) < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
     if (syscall(__NR_close_range, INIT_FD + 1, ~0U, 0) != 0) fail(report_fd, DROVER_STEP_STDIO, -1);
 

@@ -40,7 +40,7 @@ struct ChildPlan {
         }
     }
 
-    func withCPlan<R>(initFD: Int32, cgroupFD: Int32, stdio: (Int32, Int32, Int32),
+    func withCPlan<R>(initFD: Int32, cgroupFD: Int32, stdio: (Int32, Int32, Int32), statusFD: Int32,
                       seccomp: UnsafePointer<sock_fprog>?, lastCapability: Int32,
                       _ body: (UnsafePointer<drover_spawn_plan>) -> R) -> R {
         let arena = CArena()
@@ -54,6 +54,7 @@ struct ChildPlan {
                 plan.argv = arena.stringArray(argv)
                 plan.envp = arena.stringArray(environment)
                 plan.stdio = stdio
+                plan.status_fd = statusFD
                 plan.cgroup_fd = cgroupFD
                 plan.clone_flags = DROVER_SANDBOX_NAMESPACES
                 plan.mounts = mountBuffer.baseAddress

@@ -45,8 +45,10 @@ public final class SandboxLauncher: @unchecked Sendable {
     }
 
     /// Launches `spec` in a new sandbox whose cgroup leaf is `name` under the tree.
-    /// `stdio` gives the fds for the workload's 0, 1, 2 (-1 inherits this process's).
-    public func launch(_ spec: SandboxSpec, name: String, stdio: (Int32, Int32, Int32) = (-1, -1, -1)) throws(LaunchError) -> Sandbox {
+    /// `stdio` gives the fds for the workload's 0, 1, 2 (-1 inherits this process's);
+    /// `statusFD`, if given, receives `status=N` (the workload's wait status) when it ends.
+    public func launch(_ spec: SandboxSpec, name: String, stdio: (Int32, Int32, Int32) = (-1, -1, -1),
+                       statusFD: Int32 = -1) throws(LaunchError) -> Sandbox {
         guard let program = spec.command.first, !program.isEmpty else {
             throw .input(InputError("command", "is empty: give the program to run"))
         }
@@ -91,7 +93,7 @@ public final class SandboxLauncher: @unchecked Sendable {
         var pidfd: Int32 = -1
         var reportFD: Int32 = -1
         let spawned = plan.withCPlan(initFD: initFD, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
-                                     seccomp: filter?.program, lastCapability: lastCapability) { cPlan in
+                                     statusFD: statusFD, seccomp: filter?.program, lastCapability: lastCapability) { cPlan in
             drover_spawn(cPlan, &pid, &pidfd, &reportFD)
         }
         if spawned < 0 {

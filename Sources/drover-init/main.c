@@ -11,6 +11,8 @@
 // ignores signals it has no handler for, but blocked signals stay pending, so nothing sent
 // before the loop below is lost. The report pipe to the spawner is at DROVER_REPORT_FD; it is
 // closed on the workload's successful execve, which is how the spawner learns it started.
+// If DROVER_STATUS_FD is open, the workload's wait status is written there (`status=N\n`)
+// before exiting, for a supervisor that is not this process's parent.
 //
 // Freestanding: no libc calls, its own entry point (drover_init_start), raw syscalls. Every sandbox start pays for this
 // program's start-up, and glibc's alone (CPU feature and cache detection, which traps to the
@@ -124,6 +126,22 @@ static int exit_code_for(int status) {
     return 125;
 }
 
+static void write_status(int status) {
+    // Built byte by byte: an initialised array may compile to a memcpy, and nothing of libc
+    // may run here.
+    char text[32];
+    const char *prefix = "status=";
+    int length = 0;
+    while (prefix[length]) { text[length] = prefix[length]; length++; }
+    char digits[12];
+    int count = 0;
+    unsigned value = (unsigned)status;
+    do { digits[count++] = (char)('0' + value % 10); value /= 10; } while (value && count < 12);
+    while (count) text[length++] = digits[--count];
+    text[length++] = '\n';
+    sys6(NR_write, DROVER_STATUS_FD, (long)text, length, 0, 0, 0); // EBADF when not given: fine
+}
+
 static void write_text(int fd, const char *text) {
     long length = 0;
     while (text[length]) length++;
@@ -145,6 +163,7 @@ __attribute__((noreturn, used)) void init_main(long *stack) {
     sys6(NR_rt_sigprocmask, SIG_BLOCK_HOW, (long)&all, 0, SIGSET_BYTES, 0, 0);
     // The workload inherits the pipe but must close it on its own execve.
     sys6(NR_fcntl, DROVER_REPORT_FD, F_SETFD_CMD, FD_CLOEXEC_FLAG, 0, 0, 0);
+    sys6(NR_fcntl, DROVER_STATUS_FD, F_SETFD_CMD, FD_CLOEXEC_FLAG, 0, 0, 0);
 
     long workload = sys6(NR_clone, SIGNAL_CHLD, 0, 0, 0, 0, 0);
     if (workload < 0) {
@@ -175,7 +194,10 @@ __attribute__((noreturn, used)) void init_main(long *stack) {
         int status = 0;
         long reaped;
         while ((reaped = sys6(NR_wait4, -1, (long)&status, WNOHANG_FLAG, 0, 0, 0)) > 0) {
-            if (reaped == workload) exit_now(exit_code_for(status));
+            if (reaped == workload) {
+                write_status(status);
+                exit_now(exit_code_for(status));
+            }
         }
     }
 }

@@ -51,6 +51,9 @@ struct drover_report {
 
 // The fd on which drover-init and its child find the report pipe.
 #define DROVER_REPORT_FD 3
+// Where drover-init writes the workload's wait status when it ends (`status=N\n`), if open:
+// a daemon that did not spawn the sandbox (it restarted since) cannot waitid for it.
+#define DROVER_STATUS_FD 4
 
 enum drover_mount_kind {
     // mount(source, target, fstype, flags, data)
@@ -76,6 +79,7 @@ struct drover_spawn_plan {
     char *const *argv;           // argv for drover-init: {"drover-init", PATH, ARG0, ARGS..., NULL}
     char *const *envp;           // the workload's environment
     int stdio[3];                // fds for 0, 1, 2; -1 keeps the parent's
+    int status_fd;               // becomes DROVER_STATUS_FD for drover-init, or -1
     int cgroup_fd;               // O_DIRECTORY fd of the leaf cgroup, or -1
     uint64_t clone_flags;        // CLONE_NEW* flags
     const struct drover_mount *mounts;
