@@ -12,11 +12,11 @@ public enum TestEnvironment {
     public static var drover: String { buildDirectory + "/drover" }
 
     /// drover-testload at a path the sandbox's default user (nobody) can reach: the build
-    /// directory if every ancestor is searchable by others, else a copy under /var/tmp
-    /// (not /tmp, which a sandbox does not see).
+    /// directory if every ancestor is searchable by others and it is not under /tmp (a
+    /// sandbox has its own), else a copy under /var/tmp.
     public static let testload: String = {
         let built = buildDirectory + "/drover-testload"
-        if searchableByOthers(built) { return built }
+        if searchableByOthers(built) && !built.hasPrefix("/tmp/") { return built }
         let directory = "/var/tmp/drover-test-bin"
         mkdir(directory, 0o755)
         chmod(directory, 0o755)
