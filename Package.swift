@@ -11,12 +11,21 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "drover", targets: ["drover"]),
+        .executable(name: "droverd", targets: ["droverd"]),
         .executable(name: "drover-init", targets: ["drover-init"]),
         .executable(name: "drover-testload", targets: ["drover-testload"]),
         .executable(name: "drover-bench", targets: ["drover-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -33,10 +42,48 @@ let package = Package(
             name: "DroverLinux",
             dependencies: ["DroverCore", "CDroverShim", "CSeccomp"]
         ),
+        // The jobs file (SPEC §1): YAML, strict schema, errors with file:line:column and key path.
+        .target(
+            name: "DroverConfig",
+            dependencies: ["DroverCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // Types on the wire between droverd and its clients (also the CLI's --json output).
+        .target(name: "DroverWire", dependencies: ["DroverCore"]),
+        // HTTP/1.1 over droverd's Unix socket, for the CLI and tests (no TLS, no URLSession).
+        .target(
+            name: "DroverClient",
+            dependencies: [
+                "DroverWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The daemon as a library: supervisor, store, API. `droverd` is its thin main.
+        .target(
+            name: "DroverDaemon",
+            dependencies: [
+                "DroverCore", "DroverLinux", "DroverWire", "DroverConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .executableTarget(
+            name: "droverd",
+            dependencies: [
+                "DroverDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "drover",
             dependencies: [
-                "DroverCore", "DroverLinux",
+                "DroverCore", "DroverLinux", "DroverWire", "DroverClient",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +106,7 @@ let package = Package(
         // timeouts, spawning the CLI.
         .target(name: "DroverTestSupport", dependencies: ["DroverCore", "DroverLinux"], path: "Tests/Support"),
         .testTarget(name: "DroverCoreTests", dependencies: ["DroverCore"]),
+        .testTarget(name: "DroverConfigTests", dependencies: ["DroverCore", "DroverConfig"]),
         .testTarget(name: "DroverLinuxTests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
         .testTarget(name: "DroverCLITests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),

@@ -146,13 +146,43 @@ public final class Sandbox: @unchecked Sendable {
     public let pidfd: Int32
     public let cgroup: CgroupLeaf?
     public let unenforced: [UnenforcedLimit]
+    /// Spawned by this process: its exit status can be waited for. An adopted sandbox (spawned
+    /// by an earlier daemon) reports its status through drover-init's status file instead.
+    public let isChild: Bool
     public private(set) var status: ExitStatus?
 
-    init(pid: Int32, pidfd: Int32, cgroup: CgroupLeaf?, unenforced: [UnenforcedLimit]) {
+    init(pid: Int32, pidfd: Int32, cgroup: CgroupLeaf?, unenforced: [UnenforcedLimit], isChild: Bool = true) {
         self.pid = pid
         self.pidfd = pidfd
         self.cgroup = cgroup
         self.unenforced = unenforced
+        self.isChild = isChild
+    }
+
+    /// Re-adopts the sandbox living in `cgroupPath` (a daemon restarting after a crash): finds
+    /// its PID 1 (the member whose PID inside its namespace is 1) and opens a pidfd on it.
+    /// Nil when the cgroup is gone or holds no sandbox.
+    public static func adopt(cgroupPath: String) -> Sandbox? {
+        guard let leaf = try? CgroupLeaf(existing: cgroupPath) else { return nil }
+        for pid in leaf.processIDs where namespacePID(of: pid) == 1 {
+            let fd = drover_pidfd_open(pid)
+            // The pid must still be in the cgroup after the pidfd pins it: not recycled.
+            guard fd >= 0 else { continue }
+            if leaf.processIDs.contains(pid) {
+                return Sandbox(pid: pid, pidfd: fd, cgroup: leaf, unenforced: [], isChild: false)
+            }
+            close(fd)
+        }
+        return nil
+    }
+
+    /// The last `NSpid:` field of /proc/PID/status: the pid in its innermost namespace.
+    static func namespacePID(of pid: Int32) -> Int32? {
+        guard let status = try? Files.read("/proc/\(pid)/status") else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("NSpid:") {
+            return line.split(whereSeparator: \.isWhitespace).last.flatMap { Int32($0) }
+        }
+        return nil
     }
 
     deinit { close(pidfd) }
@@ -176,6 +206,13 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     private func collect(nohang: Bool) -> ExitStatus? {
+        if !isChild {
+            // Not ours to wait for: only whether it is gone can be known here.
+            var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            if Glibc.poll(&pfd, 1, nohang ? 0 : -1) <= 0 { return nil }
+            status = .signaled(SIGKILL)
+            return status
+        }
         var code: Int32 = 0
         var value: Int32 = 0
         let result = drover_pidfd_wait(pidfd, nohang ? 1 : 0, &code, &value)

@@ -245,6 +245,7 @@ static void cmd_spin_many(int count, double seconds) {
             _exit(0);
         }
     }
+    say("ready=1");
     for (int i = 0; i < count; i++) wait(NULL);
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);

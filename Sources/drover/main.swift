@@ -5,7 +5,11 @@ import Glibc
 // `drover run` passes the workload's code through and uses 125/126/127 for its own failures.
 do {
     var command = try Drover.parseAsRoot()
-    try command.run()
+    if let daemonCommand = command as? any DaemonCommand {
+        try await daemonCommand.execute()
+    } else {
+        try command.run()
+    }
 } catch {
     let code = Drover.exitCode(for: error)
     if code == .validationFailure {

@@ -123,4 +123,14 @@ int drover_signalfd_block(const int *signals, int count);
 // Reads one signal from a signalfd: its number, or -errno.
 int drover_signalfd_read(int fd);
 
+
+// epoll, for watching many pidfds from one thread (Glibc's module does not export it).
+int drover_epoll_create(void);
+// Adds fd with a token, readable events, one-shot. Returns 0 or -errno.
+int drover_epoll_add(int epfd, int fd, uint64_t token);
+int drover_epoll_remove(int epfd, int fd);
+// Waits (timeout_ms -1: forever) and stores up to max tokens. Returns the count or -errno.
+int drover_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+int drover_eventfd(void);
+
 #endif

@@ -1,0 +1,297 @@
+import DroverCore
+import DroverWire
+import Foundation
+import Glibc
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The API (SPEC §8): HTTP/1.1 + JSON on a Unix socket, mode 0660, group `drover`. Reads are
+/// open to whoever may connect; mutations need root or the `drover` group, checked on the
+/// peer's credentials (SO_PEERCRED), not on anything the client says. Errors are
+/// `{error, detail}` with a 4xx/5xx status. Mutations with a `Drover-Request-Id` header are
+/// idempotent: a repeated id gets the first answer.
+struct APIServer {
+    let supervisor: Supervisor
+    let store: Store
+    let metrics: DaemonMetrics
+    let parse: @Sendable ([ApplyFile]) -> Result<[JobSpec], ConfigRejection>
+
+    struct ConfigRejection: Error {
+        var errors: [String]
+    }
+
+    func router() -> Router<DroverRequestContext> {
+        let router = Router(context: DroverRequestContext.self)
+        router.middlewares.add(ErrorMiddleware())
+        let v1 = router.group("v1")
+        v1.post("apply") { request, context in
+            try await mutation(request, context) { body in
+                let apply = try decode(ApplyRequest.self, body)
+                switch parse(apply.files) {
+                case .failure(let rejection):
+                    throw APIError(.badRequest, ErrorBody(error: "invalid config",
+                                                          detail: rejection.errors.joined(separator: "\n"),
+                                                          errors: rejection.errors))
+                case .success(let specs):
+                    let result = try await supervisor.apply(specs, dryRun: apply.dryRun)
+                    return try encode(ApplyResponse(created: result.created, changed: result.changed, unchanged: result.unchanged,
+                                                    deleted: result.deleted, dryRun: apply.dryRun))
+                }
+            }
+        }
+        v1.get("jobs") { _, _ in
+            try json(await supervisor.status())
+        }
+        v1.get("jobs/:job") { _, context in
+            let name = try context.parameters.require("job")
+            guard let job = await supervisor.status(job: name).first else {
+                throw APIError(.notFound, ErrorBody(error: "not found", detail: "no job named \"\(name)\""))
+            }
+            return try json(job)
+        }
+        for action in ["stop", "start"] {
+            v1.post("jobs/:job/\(action)") { request, context in
+                let name = try context.parameters.require("job")
+                return try await mutation(request, context) { _ in
+                    try await supervisor.setStopped(name, action == "stop")
+                    return try encode(ActionResponse(job: name, action: action, message: "job \(name) \(action == "stop" ? "stopped" : "started")"))
+                }
+            }
+        }
+        v1.delete("jobs/:job") { request, context in
+            let name = try context.parameters.require("job")
+            return try await mutation(request, context) { _ in
+                try await supervisor.delete(name)
+                return try encode(ActionResponse(job: name, action: "delete", message: "job \(name) deleted"))
+            }
+        }
+        v1.get("replicas/:job/:index") { _, context in
+            let key = try replicaKey(context)
+            guard let replica = await supervisor.replicaStatus(key) else {
+                throw APIError(.notFound, ErrorBody(error: "not found", detail: "no replica \(key)"))
+            }
+            return try json(replica)
+        }
+        v1.get("logs/:job/:index") { request, context in
+            let key = try replicaKey(context)
+            guard let logs = await supervisor.logs(key) else {
+                throw APIError(.notFound, ErrorBody(error: "not found", detail: "no replica \(key)"))
+            }
+            let tail = request.uri.queryParameters["tail"].flatMap { Int($0) }
+            let follow = request.uri.queryParameters["follow"] == "1"
+            let initial = logs.tail(lines: tail)
+            guard follow else {
+                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(bytes: initial)))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init { writer in
+                try await writer.write(ByteBuffer(bytes: initial))
+                // Follows the current file across restarts (same path) and rotations (it
+                // shrinks: start again from its beginning).
+                var offset = logs.size
+                while !Task.isCancelled {
+                    let (data, next) = logs.read(from: offset)
+                    offset = next
+                    if !data.isEmpty { try await writer.write(ByteBuffer(bytes: data)) }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await writer.finish(nil)
+            })
+        }
+        v1.get("events") { request, _ in
+            let since = request.uri.queryParameters["since"].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
+            let subject = request.uri.queryParameters["subject"].map(String.init)
+            let follow = request.uri.queryParameters["follow"] == "1"
+            let first = try store.events(after: 0, since: since, subject: subject)
+            guard follow else { return try json(first) }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init { writer in
+                var last: Int64 = 0
+                var batch = first
+                while !Task.isCancelled {
+                    for event in batch {
+                        var line = try JSONEncoder.sorted.encode(event)
+                        line.append(UInt8(ascii: "\n"))
+                        try await writer.write(ByteBuffer(bytes: line))
+                        last = event.id
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                    batch = try store.events(after: last, since: nil, subject: subject)
+                }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await metrics.render(supervisor))))
+        }
+        return router
+    }
+
+    /// Runs a mutating request: peer must be root or in the `drover` group; a repeated
+    /// request id returns the stored first answer.
+    private func mutation(_ request: Request, _ context: DroverRequestContext,
+                          _ body: @Sendable (Data) async throws -> Data) async throws -> Response {
+        try await context.requireMutationRights()
+        let requestID = request.headers[.init("Drover-Request-Id")!]
+        if let requestID, let stored = try store.answer(forRequest: requestID) {
+            return Response(status: .init(code: stored.status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
+        }
+        let bytes = try await request.body.collect(upTo: 16 << 20)
+        let answer: (HTTPResponse.Status, Data)
+        do {
+            answer = (.ok, try await body(Data(bytes.readableBytesView)))
+        } catch let error as APIError {
+            answer = (error.status, try JSONEncoder.sorted.encode(error.body))
+        } catch let error as DaemonError {
+            let status: HTTPResponse.Status
+            switch error {
+            case .notFound: status = .notFound
+            case .conflict: status = .conflict
+            case .system: status = .internalServerError
+            }
+            answer = (status, try JSONEncoder.sorted.encode(ErrorBody(error: status.reasonPhrase.lowercased(), detail: error.description)))
+        }
+        if let requestID { try store.remember(request: requestID, status: answer.0.code, body: answer.1) }
+        return Response(status: answer.0, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.1)))
+    }
+}
+
+private func replicaKey(_ context: DroverRequestContext) throws -> Supervisor.Key {
+    let job = try context.parameters.require("job")
+    let indexText = try context.parameters.require("index")
+    guard let index = Int(indexText), index >= 0 else {
+        throw APIError(.badRequest, ErrorBody(error: "bad replica name", detail: "\"\(job)/\(indexText)\": the index must be a number"))
+    }
+    return Supervisor.Key(job: job, index: index)
+}
+
+private func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: body)
+    } catch {
+        throw APIError(.badRequest, ErrorBody(error: "malformed request", detail: "the body is not a valid \(T.self) JSON document: \(describeDecoding(error))"))
+    }
+}
+
+private func describeDecoding(_ error: Error) -> String {
+    switch error as? DecodingError {
+    case .keyNotFound(let key, _)?: return "missing field \"\(key.stringValue)\""
+    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+        return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
+    case .dataCorrupted?: return "not JSON"
+    default: return "unreadable"
+    }
+}
+
+private func encode<T: Encodable>(_ value: T) throws -> Data {
+    try JSONEncoder.sorted.encode(value)
+}
+
+private func json<T: Encodable>(_ value: T) throws -> Response {
+    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encode(value))))
+}
+
+/// An error that becomes a JSON response.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var body: ErrorBody
+
+    init(_ status: HTTPResponse.Status, _ body: ErrorBody) {
+        self.status = status
+        self.body = body
+    }
+
+    var headers: HTTPFields { [.contentType: "application/json"] }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encode(body))))
+    }
+}
+
+/// Every failure as JSON: unknown routes (404), Hummingbird's own errors, anything thrown.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = DroverRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as DaemonError {
+            let status: HTTPResponse.Status = {
+                switch error {
+                case .notFound: return .notFound
+                case .conflict: return .conflict
+                case .system: return .internalServerError
+                }
+            }()
+            return try APIError(status, ErrorBody(error: status.reasonPhrase.lowercased(), detail: error.description)).response(from: request, context: context)
+        } catch let error as HTTPError {
+            let detail = error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
+            return try APIError(error.status, ErrorBody(error: error.status.reasonPhrase.lowercased(), detail: detail)).response(from: request, context: context)
+        } catch {
+            return try APIError(.internalServerError, ErrorBody(error: "internal error", detail: "\(error)")).response(from: request, context: context)
+        }
+    }
+}
+
+/// The request context: the connection's channel, to ask the kernel who the peer is.
+struct DroverRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// The group allowed to mutate besides root (SPEC §8).
+    static let mutatingGroup = "drover"
+
+    func requireMutationRights() async throws {
+        guard let credentials = try await peerCredentials() else {
+            throw APIError(.forbidden, ErrorBody(error: "forbidden", detail: "cannot tell who is connected (no SO_PEERCRED)"))
+        }
+        if credentials.uid == 0 { return }
+        if let group = groupID(Self.mutatingGroup), credentials.gid == group || userGroups(credentials.uid).contains(group) {
+            return
+        }
+        throw APIError(.forbidden, ErrorBody(
+            error: "forbidden",
+            detail: "uid \(credentials.uid) may read but not change state: mutations need root or the \"\(Self.mutatingGroup)\" group"))
+    }
+
+    /// `struct ucred` (pid, uid, gid), which Glibc's module does not export.
+    struct PeerCredentials {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+
+    private func peerCredentials() async throws -> PeerCredentials? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let credentials: PeerCredentials = try await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: SO_PEERCRED)).get()
+        return credentials
+    }
+}
+
+private func groupID(_ name: String) -> gid_t? {
+    var entry = group()
+    var result: UnsafeMutablePointer<group>?
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+    return entry.gr_gid
+}
+
+private func userGroups(_ uid: uid_t) -> [gid_t] {
+    var entry = passwd()
+    var result: UnsafeMutablePointer<passwd>?
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return [] }
+    var count: Int32 = 64
+    var groups = [gid_t](repeating: 0, count: 64)
+    guard getgrouplist(entry.pw_name, entry.pw_gid, &groups, &count) >= 0 else { return [] }
+    return Array(groups.prefix(Int(count)))
+}

@@ -1,0 +1,157 @@
+import DroverConfig
+import DroverCore
+import DroverLinux
+import DroverWire
+import Foundation
+import Glibc
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// How droverd was asked to run (its flags).
+public struct DaemonOptions: Sendable {
+    public var configDirectory: String?
+    public var socketPath: String
+    public var stateDirectory: String
+    public var strictLimits: Bool
+    public var stopReplicasOnExit: Bool
+
+    public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
+                stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
+                stopReplicasOnExit: Bool = false) {
+        self.configDirectory = configDirectory
+        self.socketPath = socketPath
+        self.stateDirectory = stateDirectory
+        self.strictLimits = strictLimits
+        self.stopReplicasOnExit = stopReplicasOnExit
+    }
+}
+
+public enum DaemonStartError: Error, CustomStringConvertible {
+    case config(String)
+    case setup(String)
+
+    public var description: String {
+        switch self {
+        case .config(let message): return message
+        case .setup(let message): return message
+        }
+    }
+}
+
+/// droverd: re-adopts what runs, applies `--config`, serves the API until SIGTERM/SIGINT,
+/// then exits leaving replicas running (crash-only; `--stop-replicas-on-exit` stops them).
+public func runDaemon(_ options: DaemonOptions) async throws {
+    let logger: Logger = {
+        var logger = Logger(label: "droverd")
+        logger.logLevel = ProcessInfo.processInfo.environment["DROVER_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        return logger
+    }()
+
+    let stateRoot = (options.stateDirectory as NSString).standardizingPath
+    if stateRoot == "/tmp" || stateRoot.hasPrefix("/tmp/") {
+        // Every replica gets a private /tmp: a state directory there would be invisible to it.
+        throw DaemonStartError.setup("--state-dir \(options.stateDirectory): must not be under /tmp (each replica has its own /tmp, so it could not see its state directory there)")
+    }
+    try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: (options.socketPath as NSString).deletingLastPathComponent,
+                                            withIntermediateDirectories: true)
+    let paths = DaemonPaths(root: options.stateDirectory)
+    let store = try Store(path: paths.database)
+    let tree: CgroupTree
+    do { tree = try CgroupTree.prepare() } catch { throw DaemonStartError.setup("cgroups: \(error)") }
+    let launcher: SandboxLauncher
+    do { launcher = try SandboxLauncher(tree: tree) } catch { throw DaemonStartError.setup("\(error)") }
+    for controller in CgroupTree.wantedControllers where !tree.controllers.contains(controller) {
+        logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
+    }
+    let supervisor = try Supervisor(paths: paths, store: store, launcher: launcher, tree: tree,
+                                    strictLimits: options.strictLimits, logger: logger)
+    try await supervisor.start()
+
+    if let directory = options.configDirectory {
+        let files: [JobsFile]
+        do { files = try JobsFile.readDirectory(directory) } catch { throw DaemonStartError.config("\(error)") }
+        switch JobsConfig.parse(files) {
+        case .failure(let errors): throw DaemonStartError.config(errors.description)
+        case .success(let specs):
+            let result = try await supervisor.apply(specs, dryRun: false)
+            logger.info("applied \(directory): created \(result.created), changed \(result.changed), deleted \(result.deleted)")
+        }
+    }
+
+    let api = APIServer(supervisor: supervisor, store: store, metrics: DaemonMetrics()) { files in
+        switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
+        case .success(let specs): return .success(specs)
+        case .failure(let errors): return .failure(.init(errors: errors.errors.map(\.description)))
+        }
+    }
+    let socketPath = options.socketPath
+    let application = Application(
+        router: api.router(),
+        configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "droverd"),
+        onServerRunning: { _ in
+            // SPEC §8: 0660, group drover (when the group exists).
+            chmod(socketPath, 0o660)
+            if let group = getgrnam("drover") { chown(socketPath, 0, group.pointee.gr_gid) }
+            SystemdNotifier.ready()
+            logger.info("listening on \(socketPath)")
+        },
+        logger: logger
+    )
+    let watchdog = SystemdNotifier.watchdogService()
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: application)] + (watchdog.map { [.init(service: $0)] } ?? []),
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    try await group.run()
+    SystemdNotifier.stopping()
+    await supervisor.shutdown(stopReplicas: options.stopReplicasOnExit)
+    unlink(socketPath)
+}
+
+/// systemd `Type=notify` with a watchdog: READY=1 once serving, WATCHDOG=1 at half the
+/// interval systemd asked for, STOPPING=1 on the way out. A no-op outside systemd.
+enum SystemdNotifier {
+    static func notify(_ message: String) {
+        guard let path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 } // abstract namespace
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + min(bytes.count, 107))
+        _ = message.withCString { text in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), 0, $0, length) }
+            }
+        }
+    }
+
+    static func ready() { notify("READY=1") }
+    static func stopping() { notify("STOPPING=1") }
+
+    struct Watchdog: Service {
+        let interval: Duration
+        func run() async throws {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                SystemdNotifier.notify("WATCHDOG=1")
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    static func watchdogService() -> Watchdog? {
+        guard let text = ProcessInfo.processInfo.environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else {
+            return nil
+        }
+        return Watchdog(interval: .microseconds(microseconds / 2))
+    }
+}

@@ -1,0 +1,196 @@
+import DroverCore
+import DroverWire
+import Foundation
+import GRDB
+
+/// droverd's durable state: desired jobs, what it knows of each replica (enough to re-adopt it
+/// after a crash), events, and answers to mutating requests (idempotency). SQLite in WAL mode
+/// with synchronous=FULL: a transaction that returned survives power loss, and one cut short
+/// by SIGKILL leaves the previous state, never a mix.
+final class Store: @unchecked Sendable {
+    private let database: DatabasePool
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
+        try migrator.migrate(database)
+    }
+
+    private var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "job") { t in
+                t.primaryKey("name", .text)
+                t.column("spec", .text).notNull()
+                t.column("stopped", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "replica") { t in
+                t.column("job", .text).notNull()
+                t.column("idx", .integer).notNull()
+                t.column("record", .text).notNull()
+                t.primaryKey(["job", "idx"])
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("time", .double).notNull()
+                t.column("subject", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("message", .text).notNull()
+            }
+            try db.create(table: "request") { t in
+                t.primaryKey("id", .text)
+                t.column("status", .integer).notNull()
+                t.column("body", .blob).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: jobs
+
+    struct StoredJob: Equatable {
+        var spec: JobSpec
+        var stopped: Bool
+    }
+
+    func jobs() throws -> [String: StoredJob] {
+        try database.read { db in
+            var result: [String: StoredJob] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, spec, stopped FROM job") {
+                let spec = try JSONDecoder().decode(JobSpec.self, from: Data((row["spec"] as String).utf8))
+                result[row["name"]] = StoredJob(spec: spec, stopped: row["stopped"])
+            }
+            return result
+        }
+    }
+
+    /// Replaces the whole desired state in one transaction (apply is all-or-nothing).
+    func replaceJobs(_ specs: [JobSpec], event: (subject: String, kind: String, message: String)) throws {
+        try database.write { db in
+            let names = specs.map(\.name)
+            let existing = try String.fetchAll(db, sql: "SELECT name FROM job")
+            for name in existing where !names.contains(name) {
+                try db.execute(sql: "DELETE FROM job WHERE name = ?", arguments: [name])
+            }
+            for spec in specs {
+                let json = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
+                try db.execute(sql: """
+                    INSERT INTO job (name, spec, stopped) VALUES (?, ?, 0)
+                    ON CONFLICT(name) DO UPDATE SET spec = excluded.spec
+                    """, arguments: [spec.name, json])
+            }
+            try insertEvent(db, subject: event.subject, kind: event.kind, message: event.message)
+        }
+    }
+
+    func setStopped(_ job: String, _ stopped: Bool) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE job SET stopped = ? WHERE name = ?", arguments: [stopped, job])
+        }
+    }
+
+    func deleteJob(_ job: String) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM job WHERE name = ?", arguments: [job])
+        }
+    }
+
+    // MARK: replicas
+
+    func replicas() throws -> [ReplicaRecord] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM replica").map {
+                try JSONDecoder().decode(ReplicaRecord.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    func save(_ record: ReplicaRecord) throws {
+        let json = String(decoding: try JSONEncoder.sorted.encode(record), as: UTF8.self)
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO replica (job, idx, record) VALUES (?, ?, ?)
+                ON CONFLICT(job, idx) DO UPDATE SET record = excluded.record
+                """, arguments: [record.job, record.index, json])
+        }
+    }
+
+    func removeReplica(job: String, index: Int) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM replica WHERE job = ? AND idx = ?", arguments: [job, index])
+        }
+    }
+
+    // MARK: events
+
+    func record(subject: String, kind: String, message: String) {
+        try? database.write { db in try insertEvent(db, subject: subject, kind: kind, message: message) }
+    }
+
+    private func insertEvent(_ db: Database, subject: String, kind: String, message: String) throws {
+        try db.execute(sql: "INSERT INTO event (time, subject, kind, message) VALUES (?, ?, ?, ?)",
+                       arguments: [Date().timeIntervalSince1970, subject, kind, message])
+    }
+
+    func events(after id: Int64, since: Date?, subject: String?) throws -> [Event] {
+        try database.read { db in
+            var sql = "SELECT id, time, subject, kind, message FROM event WHERE id > ?"
+            var arguments: StatementArguments = [id]
+            if let since {
+                sql += " AND time >= ?"
+                _ = arguments.append(contentsOf: [since.timeIntervalSince1970])
+            }
+            if let subject {
+                sql += " AND (subject = ? OR subject LIKE ?)"
+                _ = arguments.append(contentsOf: [subject, subject + "/%"])
+            }
+            sql += " ORDER BY id LIMIT 10000"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                Event(id: row["id"], time: rfc3339(Date(timeIntervalSince1970: row["time"])),
+                      subject: row["subject"], kind: row["kind"], message: row["message"])
+            }
+        }
+    }
+
+    // MARK: idempotent requests
+
+    func answer(forRequest id: String) throws -> (status: Int, body: Data)? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, body FROM request WHERE id = ?", arguments: [id]) else { return nil }
+            return (row["status"], row["body"])
+        }
+    }
+
+    func remember(request id: String, status: Int, body: Data) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO request (id, status, body) VALUES (?, ?, ?)", arguments: [id, status, body])
+        }
+    }
+}
+
+/// What droverd remembers of a replica across its own restarts: its whole lifecycle (state,
+/// deadlines, counters, spec) and the ports it holds.
+struct ReplicaRecord: Codable, Equatable, Sendable {
+    var job: String
+    var index: Int
+    var lifecycle: ReplicaLifecycle
+    var ports: [String: Int]
+    var unenforced: [String]
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+func rfc3339(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}

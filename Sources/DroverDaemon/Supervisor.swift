@@ -1,0 +1,575 @@
+import DroverCore
+import DroverLinux
+import DroverWire
+import Foundation
+import Glibc
+import Logging
+
+/// The heart of droverd: keeps the declared replicas running. One actor merges every event
+/// source (apply and other API calls, process exits from the monitor thread, timers) and
+/// drives each replica's `ReplicaLifecycle`, carrying out the actions it returns. Everything
+/// it must not forget is in the store, so a new droverd picks up where a killed one stopped.
+actor Supervisor {
+    struct Key: Hashable, Sendable, Comparable, CustomStringConvertible {
+        var job: String
+        var index: Int
+        var description: String { "\(job)/\(index)" }
+        static func < (a: Key, b: Key) -> Bool { (a.job, a.index) < (b.job, b.index) }
+    }
+
+    /// What droverd holds for a replica besides its lifecycle.
+    final class Replica {
+        var lifecycle: ReplicaLifecycle
+        var sandbox: Sandbox?
+        var ports: [String: Int]
+        var timer: Task<Void, Never>?
+        /// Bumped on every spawn: a stale exit report or timer for an older process is ignored.
+        var generation: UInt64 = 0
+        var unenforced: [String] = []
+        var adopted = false
+
+        init(lifecycle: ReplicaLifecycle, ports: [String: Int] = [:]) {
+            self.lifecycle = lifecycle
+            self.ports = ports
+        }
+    }
+
+    let paths: DaemonPaths
+    let store: Store
+    let launcher: SandboxLauncher
+    let tree: CgroupTree
+    let strictLimits: Bool
+    let logger: Logger
+    private var monitor: ProcessMonitor?
+    private var jobs: [String: Store.StoredJob] = [:]
+    private var failedJobs: [String: String] = [:]
+    private var replicas: [Key: Replica] = [:]
+    private var allocator: PortAllocator
+    private var tokens: [UInt64: Key] = [:]
+    private var nextToken: UInt64 = 1
+    private var logRotation: Task<Void, Never>?
+
+    init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool, logger: Logger) throws {
+        self.paths = paths
+        self.store = store
+        self.launcher = launcher
+        self.tree = tree
+        self.strictLimits = strictLimits
+        self.logger = logger
+        allocator = try PortAllocator(ephemeral: PortProbe.ephemeralRange())
+    }
+
+    // MARK: start-up and shutdown
+
+    /// Loads the desired state, re-adopts every live replica (same PIDs), settles the ones
+    /// that died while droverd was down, then reconciles.
+    func start() throws {
+        let monitor = try ProcessMonitor { [weak self] token in
+            guard let self else { return }
+            Task { await self.processExited(token: token) }
+        }
+        self.monitor = monitor
+        jobs = try store.jobs()
+        let records = try store.replicas()
+        for record in records {
+            let key = Key(job: record.job, index: record.index)
+            let replica = Replica(lifecycle: record.lifecycle, ports: record.ports)
+            replica.unenforced = record.unenforced
+            replicas[key] = replica
+            for port in record.ports.values { _ = allocator.claim(port) { _ in true } }
+            if let sandbox = Sandbox.adopt(cgroupPath: leafPath(key)) {
+                replica.sandbox = sandbox
+                replica.adopted = true
+                watch(key, replica)
+                store.record(subject: key.description, kind: "adopted", message: "re-adopted pid \(sandbox.pid)")
+                logger.info("re-adopted \(key) pid \(sandbox.pid)")
+            } else if record.lifecycle.pid != nil {
+                // It died while droverd was down: drover-init left its status, if it could.
+                let reason = exitReason(key, replica, statusFromFile: true)
+                destroyLeaf(key)
+                apply(replica.lifecycle.handle(.processExited(reason, now: .now)), to: key)
+            }
+            if let deadline = replica.lifecycle.state.deadline { armTimer(key, replica, at: deadline) }
+        }
+        removeStrayLeaves()
+        reconcile()
+        logRotation = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                await self?.rotateLogs()
+            }
+        }
+    }
+
+    /// droverd is exiting: replicas keep running (crash-only), or are stopped through the
+    /// lameduck protocol with `--stop-replicas-on-exit`.
+    func shutdown(stopReplicas: Bool) async {
+        logRotation?.cancel()
+        if stopReplicas {
+            for key in replicas.keys.sorted() { evict(key, reason: .delete) }
+            let deadline = Date().addingTimeInterval(60)
+            while replicas.values.contains(where: { $0.sandbox != nil }) && Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        for replica in replicas.values { replica.timer?.cancel() }
+        monitor?.shutdown()
+        monitor = nil
+    }
+
+    // MARK: desired state
+
+    struct ApplyResult: Sendable {
+        var created: [String] = []
+        var changed: [String] = []
+        var unchanged: [String] = []
+        var deleted: [String] = []
+    }
+
+    static func diff(current: [String: JobSpec], desired: [JobSpec]) -> ApplyResult {
+        var result = ApplyResult()
+        let names = Set(desired.map(\.name))
+        for spec in desired.sorted(by: { $0.name < $1.name }) {
+            switch current[spec.name] {
+            case nil: result.created.append(spec.name)
+            case spec?: result.unchanged.append(spec.name)
+            default: result.changed.append(spec.name)
+            }
+        }
+        result.deleted = current.keys.filter { !names.contains($0) }.sorted()
+        return result
+    }
+
+    /// Replaces the desired state (already validated) and reconciles.
+    func apply(_ specs: [JobSpec], dryRun: Bool) throws -> ApplyResult {
+        let result = Self.diff(current: jobs.mapValues(\.spec), desired: specs)
+        if dryRun { return result }
+        let summary = "created \(result.created.count), changed \(result.changed.count), unchanged \(result.unchanged.count), deleted \(result.deleted.count)"
+        try store.replaceJobs(specs, event: (subject: "droverd", kind: "applied", message: summary))
+        var next: [String: Store.StoredJob] = [:]
+        for spec in specs {
+            next[spec.name] = Store.StoredJob(spec: spec, stopped: jobs[spec.name]?.stopped ?? false)
+            if jobs[spec.name]?.spec != spec { failedJobs[spec.name] = nil }
+        }
+        jobs = next
+        reconcile()
+        return result
+    }
+
+    func setStopped(_ name: String, _ stopped: Bool) throws {
+        guard var job = jobs[name] else { throw DaemonError.notFound("no job named \"\(name)\"") }
+        try store.setStopped(name, stopped)
+        job.stopped = stopped
+        jobs[name] = job
+        if !stopped { failedJobs[name] = nil }
+        store.record(subject: name, kind: stopped ? "stopped" : "started", message: stopped ? "job stopped" : "job started")
+        reconcile()
+    }
+
+    func delete(_ name: String) throws {
+        guard jobs[name] != nil else { throw DaemonError.notFound("no job named \"\(name)\"") }
+        try store.deleteJob(name)
+        jobs[name] = nil
+        failedJobs[name] = nil
+        store.record(subject: name, kind: "deleted", message: "job deleted")
+        reconcile()
+    }
+
+    /// Desired vs actual: start what is missing, stop what is not wanted, replace what changed.
+    private func reconcile() {
+        for (name, job) in jobs {
+            let spec = job.spec
+            let wanted = job.stopped || failedJobs[name] != nil ? 0 : spec.replicas
+            for index in 0..<wanted {
+                let key = Key(job: name, index: index)
+                guard let replica = replicas[key] else {
+                    startNew(key, spec: spec)
+                    continue
+                }
+                if replica.lifecycle.job != spec && !replica.lifecycle.state.isTerminal {
+                    // A changed spec replaces the replica: stopped politely, then started
+                    // again at the same index with the new spec (the old process still gets
+                    // the old spec's lameduck signal).
+                    let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
+                    replica.lifecycle.job = spec
+                    apply(actions, to: key)
+                } else if replica.lifecycle.job != spec {
+                    replica.lifecycle.job = spec
+                }
+                switch replica.lifecycle.state {
+                case .pending(.waitingForResources), .exited(.evicted):
+                    // Replaced after an update, or scaled back up / started again.
+                    apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+                default:
+                    break
+                }
+            }
+            for (key, replica) in replicas where key.job == name && key.index >= wanted {
+                stopReplica(key, replica, reason: job.stopped ? .stop : .scaleDown)
+            }
+        }
+        for (key, replica) in replicas where jobs[key.job] == nil {
+            stopReplica(key, replica, reason: .delete)
+        }
+    }
+
+    private func startNew(_ key: Key, spec: JobSpec) {
+        let replica = Replica(lifecycle: ReplicaLifecycle(job: spec, index: key.index))
+        replicas[key] = replica
+        apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+    }
+
+    private func stopReplica(_ key: Key, _ replica: Replica, reason: EvictionReason) {
+        if replica.lifecycle.state.isTerminal || replica.sandbox == nil && replica.lifecycle.pid == nil {
+            if case .stopping = replica.lifecycle.state { return }
+            if case .lameduck = replica.lifecycle.state { return }
+            forget(key, replica, removeState: reason == .delete)
+            return
+        }
+        evict(key, reason: reason)
+    }
+
+    private func evict(_ key: Key, reason: EvictionReason) {
+        guard let replica = replicas[key] else { return }
+        if case .lameduck = replica.lifecycle.state { return }
+        if case .stopping = replica.lifecycle.state { return }
+        apply(replica.lifecycle.handle(.evictRequested(reason, grace: replica.lifecycle.job.lameduck.grace, now: .now)), to: key)
+    }
+
+    /// Drops a replica that is down for good.
+    private func forget(_ key: Key, _ replica: Replica, removeState: Bool) {
+        replica.timer?.cancel()
+        for port in replica.ports.values { allocator.release(port) }
+        replicas[key] = nil
+        try? store.removeReplica(job: key.job, index: key.index)
+        if removeState {
+            try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
+        }
+        try? FileManager.default.removeItem(atPath: paths.runDirectory(key))
+        try? FileManager.default.removeItem(atPath: paths.logFile(key))
+        for generation in 1..<ReplicaLogs.defaultFiles { try? FileManager.default.removeItem(atPath: paths.logFile(key) + ".\(generation)") }
+        // The job's own directories go with its last replica (rmdir fails while others remain).
+        for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
+            rmdir((file as NSString).deletingLastPathComponent)
+        }
+    }
+
+    // MARK: actions
+
+    private func apply(_ actions: [ReplicaLifecycle.Action], to key: Key) {
+        guard let replica = replicas[key] else { return }
+        for action in actions {
+            switch action {
+            case .spawn:
+                spawn(key, replica)
+            case .publish, .unpublish:
+                break // names and the service proxy arrive with SPEC §6
+            case .writeLameduckNotice(let deadline, let reason):
+                writeNotice(key, deadline: deadline, reason: reason)
+            case .signal(let number):
+                try? replica.sandbox?.signal(number)
+            case .killCgroup:
+                try? replica.sandbox?.killAll()
+            case .armTimer(let at):
+                armTimer(key, replica, at: at)
+            case .cancelTimer:
+                replica.timer?.cancel()
+                replica.timer = nil
+            case .recordExit(let record):
+                store.record(subject: key.description, kind: "exited", message: describe(record))
+            case .releaseResources:
+                for port in replica.ports.values { allocator.release(port) }
+            case .removeStateDirectory:
+                try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
+            case .jobFailed(let index, let failures, let lastReason):
+                let message = "index \(index) failed \(failures) times; last: \(lastReason)"
+                failedJobs[key.job] = message
+                store.record(subject: key.job, kind: "failed", message: message)
+            }
+        }
+        persist(key, replica)
+        if replica.lifecycle.state.isTerminal && replica.sandbox == nil {
+            settleTerminal(key, replica)
+        }
+    }
+
+    /// A replica that came to rest: keep the record of a succeeded or failed batch index (so
+    /// it is not run again), drop one that was stopped for good.
+    private func settleTerminal(_ key: Key, _ replica: Replica) {
+        let job = jobs[key.job]
+        let wanted = job.map { !$0.stopped && key.index < $0.spec.replicas } ?? false
+        switch replica.lifecycle.state {
+        case .succeeded, .failed:
+            if !wanted { forget(key, replica, removeState: job == nil) }
+        case .exited:
+            if !wanted { forget(key, replica, removeState: job == nil) }
+        default:
+            break
+        }
+    }
+
+    private func spawn(_ key: Key, _ replica: Replica) {
+        let spec = replica.lifecycle.job
+        do {
+            let ports = try allocatePorts(for: spec, previous: replica.ports)
+            replica.ports = ports
+            let sandboxSpec = try sandboxSpec(key, spec: spec, ports: ports)
+            try FileManager.default.createDirectory(atPath: paths.runDirectory(key), withIntermediateDirectories: true)
+            unlink(paths.lameduckFile(key))
+            unlink(paths.statusFile(key))
+            let logFD = try ReplicaLogs(path: paths.logFile(key)).openForWriting()
+            defer { close(logFD) }
+            let statusFD = open(paths.statusFile(key), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            defer { if statusFD >= 0 { close(statusFD) } }
+            destroyLeaf(key) // a leftover of a crash must not block the new leaf
+            let sandbox = try launcher.launch(sandboxSpec, name: leafName(key), stdio: (devNull, logFD, logFD), statusFD: statusFD)
+            replica.sandbox = sandbox
+            replica.adopted = false
+            replica.generation += 1
+            replica.unenforced = sandbox.unenforced.map(\.limit)
+            watch(key, replica)
+            store.record(subject: key.description, kind: "started", message: "pid \(sandbox.pid)")
+            apply(replica.lifecycle.handle(.spawned(pid: sandbox.pid, now: .now)), to: key)
+        } catch {
+            let message = (error as? LaunchError)?.description ?? "\(error)"
+            store.record(subject: key.description, kind: "start-failed", message: message)
+            logger.warning("\(key): \(message)")
+            apply(replica.lifecycle.handle(.spawnFailed(message: message, now: .now)), to: key)
+        }
+    }
+
+    private lazy var devNull: Int32 = open("/dev/null", O_RDWR | O_CLOEXEC)
+
+    private func allocatePorts(for spec: JobSpec, previous: [String: Int]) throws -> [String: Int] {
+        var ports: [String: Int] = [:]
+        for name in spec.ports {
+            // The same port across restarts when it is still free: clients that remember it
+            // (and the names that publish it) keep working.
+            if let port = previous[name], allocator.held.contains(port) || allocator.claim(port, isFree: PortProbe.isFree) {
+                ports[name] = port
+            } else {
+                ports[name] = try allocator.allocate(isFree: PortProbe.isFree)
+            }
+        }
+        for (name, port) in previous where ports[name] == nil { allocator.release(port) }
+        return ports
+    }
+
+    private func sandboxSpec(_ key: Key, spec: JobSpec, ports: [String: Int]) throws -> SandboxSpec {
+        var environment: [String: String] = [
+            "DROVER_JOB": spec.name,
+            "DROVER_REPLICA": String(key.index),
+            "DROVER_REPLICAS": String(spec.replicas),
+            "DROVER_NAME": key.description,
+            "DROVER_STATE_DIR": paths.stateDirectory(key),
+            "DROVER_LAMEDUCK_FILE": paths.lameduckFile(key),
+            "TMPDIR": "/tmp",
+        ]
+        for (name, port) in ports { environment["PORT_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = String(port) }
+        for (name, value) in spec.environment { environment[name] = value }
+        let command = try spec.command.map { try Expansion.expand($0, environment: environment) }
+        let stateDirectory = paths.stateDirectory(key)
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        let user = try UserSpec.parse(spec.user)
+        let resolved = try ResolvedUser.resolve(user)
+        chown(stateDirectory, resolved.uid, resolved.gid)
+        var limits = ResourceLimits(memory: spec.resources.memory, cpu: spec.resources.cpu, pids: spec.resources.pids)
+        if spec.priority != .production {
+            // SPEC §2: batch and best-effort use only idle CPU.
+            limits.cpuWeight = spec.priority == .batch ? 10 : 1
+            limits.cpuIdle = true
+        }
+        return SandboxSpec(
+            command: command, environment: environment, user: user, hostname: "\(key.index).\(key.job)",
+            workdir: spec.workdir, stateDirectory: stateDirectory,
+            capabilities: CapabilityPlan(kept: Set(try spec.capabilities.map { try Capability.named($0) })),
+            limits: limits, strictLimits: strictLimits)
+    }
+
+    private func writeNotice(_ key: Key, deadline: Timestamp, reason: EvictionReason) {
+        let text = "deadline: \(rfc3339(deadline.date))\nreason: \(reason.rawValue)\n"
+        let path = paths.lameduckFile(key)
+        let temporary = path + ".new"
+        // Atomically: a replica polling for the file never reads half of it.
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) {
+            rename(temporary, path)
+        }
+    }
+
+    private func armTimer(_ key: Key, _ replica: Replica, at deadline: Timestamp) {
+        replica.timer?.cancel()
+        let delay = max(.zero, deadline - .now)
+        replica.timer = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return }
+            await self?.timerFired(key)
+        }
+    }
+
+    private func timerFired(_ key: Key) {
+        guard let replica = replicas[key] else { return }
+        replica.timer = nil
+        apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+    }
+
+    // MARK: exits
+
+    private func watch(_ key: Key, _ replica: Replica) {
+        guard let sandbox = replica.sandbox, let monitor else { return }
+        let token = nextToken
+        nextToken += 1
+        tokens[token] = key
+        do {
+            try monitor.watch(pidfd: sandbox.pidfd, token: token)
+        } catch {
+            logger.error("\(key): cannot watch pid \(sandbox.pid): \(error)")
+        }
+    }
+
+    private func processExited(token: UInt64) {
+        guard let key = tokens.removeValue(forKey: token), let replica = replicas[key], let sandbox = replica.sandbox else { return }
+        monitor?.unwatch(pidfd: sandbox.pidfd)
+        let reason = exitReason(key, replica, statusFromFile: replica.adopted)
+        try? sandbox.cleanup()
+        replica.sandbox = nil
+        apply(replica.lifecycle.handle(.processExited(reason, now: .now)), to: key)
+    }
+
+    /// How the replica's process ended: the OOM killer (memory.events), else its wait status
+    /// (from waitid when droverd spawned it, from drover-init's status file otherwise).
+    private func exitReason(_ key: Key, _ replica: Replica, statusFromFile: Bool) -> ExitReason {
+        let oomKills = (replica.sandbox?.cgroup ?? (try? CgroupLeaf(existing: leafPath(key))))?.stats().oomKills ?? 0
+        if oomKills > 0 { return .oomKilled }
+        if !statusFromFile, let sandbox = replica.sandbox {
+            return ExitReason(sandbox.wait())
+        }
+        if let text = try? String(contentsOfFile: paths.statusFile(key), encoding: .utf8),
+           let raw = Int32(text.replacingOccurrences(of: "status=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let signal = raw & 0x7f
+            return signal == 0 ? .exited(code: (raw >> 8) & 0xff) : .signaled(signal: signal)
+        }
+        // drover-init itself was killed (cgroup.kill, or SIGKILL from outside).
+        return .signaled(signal: SIGKILL)
+    }
+
+    // MARK: cgroups
+
+    private func leafName(_ key: Key) -> String { "\(key.job).\(key.index)" }
+    private func leafPath(_ key: Key) -> String { tree.root + "/" + leafName(key) }
+
+    private func destroyLeaf(_ key: Key) {
+        if let leaf = try? CgroupLeaf(existing: leafPath(key)) { try? leaf.destroy() }
+    }
+
+    /// Leaves no record claims (a crash between spawn and the first save): killed, so that no
+    /// index ever runs twice.
+    private func removeStrayLeaves() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: tree.root) else { return }
+        let known = Set(replicas.keys.map(leafName))
+        for entry in entries where entry.contains(".") && !entry.hasPrefix("cgroup.") && !known.contains(entry) {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: tree.root + "/" + entry, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            if let leaf = try? CgroupLeaf(existing: tree.root + "/" + entry) {
+                logger.warning("removing stray cgroup \(entry)")
+                try? leaf.destroy()
+            }
+        }
+    }
+
+    // MARK: persistence and views
+
+    private func persist(_ key: Key, _ replica: Replica) {
+        let record = ReplicaRecord(job: key.job, index: key.index, lifecycle: replica.lifecycle, ports: replica.ports,
+                                   unenforced: replica.unenforced)
+        do { try store.save(record) } catch { logger.error("\(key): cannot save state: \(error)") }
+    }
+
+    private func rotateLogs() {
+        for key in replicas.keys { ReplicaLogs(path: paths.logFile(key)).rotateIfNeeded() }
+    }
+
+    func status(job name: String? = nil) -> [JobStatus] {
+        jobs.keys.sorted().filter { name == nil || $0 == name }.map { jobName in
+            let job = jobs[jobName]!
+            let views = replicas.keys.filter { $0.job == jobName }.sorted().map { view($0, replicas[$0]!) }
+            return JobStatus(name: jobName, state: jobState(jobName, job, views), reason: failedJobs[jobName], spec: job.spec, replicas: views)
+        }
+    }
+
+    func replicaStatus(_ key: Key) -> ReplicaStatus? {
+        replicas[key].map { view(key, $0) }
+    }
+
+    private func jobState(_ name: String, _ job: Store.StoredJob, _ views: [ReplicaStatus]) -> String {
+        if failedJobs[name] != nil { return "failed" }
+        if job.stopped { return "stopped" }
+        if job.spec.kind == .batch && views.count == job.spec.replicas && views.allSatisfy({ $0.state == "succeeded" }) {
+            return "succeeded"
+        }
+        return "running"
+    }
+
+    private func view(_ key: Key, _ replica: Replica) -> ReplicaStatus {
+        let lifecycle = replica.lifecycle
+        let stats = replica.sandbox?.cgroup?.stats()
+        var reason: String?
+        switch lifecycle.state {
+        case .pending(.waitingForResources): reason = "waiting for resources"
+        case .pending(.backingOff(let until)): reason = "backing off until \(rfc3339(until.date))"
+        case .pending(.draining): reason = "draining"
+        case .crashlooping: reason = lifecycle.lastExit.map { "last exit: \($0.reason)" }
+        default: reason = nil
+        }
+        return ReplicaStatus(
+            name: key.description, job: key.job, index: key.index, state: lifecycle.state.name, reason: reason,
+            pid: replica.sandbox?.pid, ports: replica.ports, restarts: lifecycle.restarts,
+            startedAt: replica.sandbox == nil ? nil : lifecycle.startedAt.map { rfc3339($0.date) },
+            nextAttempt: lifecycle.nextAttempt.map { rfc3339($0.date) },
+            lastExit: lifecycle.lastExit.map { describe($0) },
+            cpuSeconds: stats?.cpuUsageMicroseconds.map { Double($0) / 1e6 },
+            memoryBytes: stats?.memoryCurrent,
+            unenforced: replica.unenforced,
+            cgroup: replica.sandbox == nil ? nil : leafPath(key),
+            stateDirectory: paths.stateDirectory(key),
+            logFile: paths.logFile(key))
+    }
+
+    private func describe(_ record: ExitRecord) -> String {
+        var text = record.reason.description
+        if let stop = record.stop { text += " (\(stop))" }
+        return text
+    }
+
+    func logs(_ key: Key) -> ReplicaLogs? {
+        guard replicas[key] != nil || FileManager.default.fileExists(atPath: paths.logFile(key)) else { return nil }
+        return ReplicaLogs(path: paths.logFile(key))
+    }
+
+    var replicaCount: Int { replicas.count }
+    var runningCount: Int { replicas.values.filter { $0.sandbox != nil }.count }
+}
+
+/// Where droverd keeps things under its state directory.
+struct DaemonPaths: Sendable {
+    let root: String
+
+    var database: String { root + "/drover.db" }
+    func stateDirectory(_ key: Supervisor.Key) -> String { "\(root)/state/\(key.job)/\(key.index)" }
+    func runDirectory(_ key: Supervisor.Key) -> String { "\(root)/run/\(key.job)/\(key.index)" }
+    func lameduckFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/lameduck" }
+    func statusFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/status" }
+    func logFile(_ key: Supervisor.Key) -> String { "\(root)/logs/\(key.job)/\(key.index).log" }
+}
+
+extension Timestamp {
+    static var now: Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Timestamp(sinceEpoch: .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec))
+    }
+
+    var date: Date {
+        let (seconds, attoseconds) = sinceEpoch.components
+        return Date(timeIntervalSince1970: Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}

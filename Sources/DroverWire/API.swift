@@ -1,0 +1,158 @@
+import DroverCore
+
+/// Types on the wire between droverd and its clients (HTTP/1.1 + JSON on a Unix socket,
+/// SPEC §8). The CLI's `--json` output is these same types: stable and documented in
+/// docs/API.md. Field names are the JSON keys.
+public enum API {
+    /// Default places (SPEC §8); `droverd --socket`/`--state-dir` and `drover --socket` override.
+    public static let defaultSocketPath = "/run/drover/drover.sock"
+    public static let defaultStateDirectory = "/var/lib/drover"
+    public static let version = "v1"
+}
+
+/// One YAML document source sent by `drover apply`.
+public struct ApplyFile: Codable, Equatable, Sendable {
+    public var path: String
+    public var content: String
+    public init(path: String, content: String) {
+        self.path = path
+        self.content = content
+    }
+}
+
+/// POST /v1/apply
+public struct ApplyRequest: Codable, Equatable, Sendable {
+    public var files: [ApplyFile]
+    /// Validate and report the diff without changing anything.
+    public var dryRun: Bool
+    public init(files: [ApplyFile], dryRun: Bool = false) {
+        self.files = files
+        self.dryRun = dryRun
+    }
+}
+
+public struct ApplyResponse: Codable, Equatable, Sendable {
+    public var created: [String]
+    public var changed: [String]
+    public var unchanged: [String]
+    public var deleted: [String]
+    public var dryRun: Bool
+    public init(created: [String] = [], changed: [String] = [], unchanged: [String] = [], deleted: [String] = [], dryRun: Bool = false) {
+        self.created = created
+        self.changed = changed
+        self.unchanged = unchanged
+        self.deleted = deleted
+        self.dryRun = dryRun
+    }
+}
+
+/// Every error response: `{error, detail}` with a 4xx/5xx status. `errors` lists each problem
+/// of a rejected config (file, line, column, key path in the text).
+public struct ErrorBody: Codable, Equatable, Error, Sendable {
+    public var error: String
+    public var detail: String
+    public var errors: [String]?
+    public init(error: String, detail: String, errors: [String]? = nil) {
+        self.error = error
+        self.detail = detail
+        self.errors = errors
+    }
+}
+
+/// A replica as `drover ps` and `inspect` show it.
+public struct ReplicaStatus: Codable, Equatable, Sendable {
+    /// `web/2`
+    public var name: String
+    public var job: String
+    public var index: Int
+    /// pending, starting, running, ready, lameduck, stopping, exited, succeeded, failed, crashlooping
+    public var state: String
+    /// Why it is pending or crashlooping, in words.
+    public var reason: String?
+    public var pid: Int32?
+    public var ports: [String: Int]
+    public var restarts: Int
+    /// When the current process started (RFC 3339), nil when none runs.
+    public var startedAt: String?
+    /// When the next start is due while backing off (RFC 3339).
+    public var nextAttempt: String?
+    public var lastExit: String?
+    public var cpuSeconds: Double?
+    public var memoryBytes: UInt64?
+    /// Limits this host cannot enforce (hybrid cgroups), by name.
+    public var unenforced: [String]
+    public var cgroup: String?
+    public var stateDirectory: String
+    public var logFile: String
+
+    public init(name: String, job: String, index: Int, state: String, reason: String? = nil, pid: Int32? = nil,
+                ports: [String: Int] = [:], restarts: Int = 0, startedAt: String? = nil, nextAttempt: String? = nil,
+                lastExit: String? = nil, cpuSeconds: Double? = nil, memoryBytes: UInt64? = nil, unenforced: [String] = [],
+                cgroup: String? = nil, stateDirectory: String, logFile: String) {
+        self.name = name
+        self.job = job
+        self.index = index
+        self.state = state
+        self.reason = reason
+        self.pid = pid
+        self.ports = ports
+        self.restarts = restarts
+        self.startedAt = startedAt
+        self.nextAttempt = nextAttempt
+        self.lastExit = lastExit
+        self.cpuSeconds = cpuSeconds
+        self.memoryBytes = memoryBytes
+        self.unenforced = unenforced
+        self.cgroup = cgroup
+        self.stateDirectory = stateDirectory
+        self.logFile = logFile
+    }
+}
+
+public struct JobStatus: Codable, Equatable, Sendable {
+    public var name: String
+    /// running, stopped, succeeded, failed
+    public var state: String
+    /// For a failed batch job: the index and its last exit reason.
+    public var reason: String?
+    public var spec: JobSpec
+    public var replicas: [ReplicaStatus]
+    public init(name: String, state: String, reason: String? = nil, spec: JobSpec, replicas: [ReplicaStatus]) {
+        self.name = name
+        self.state = state
+        self.reason = reason
+        self.spec = spec
+        self.replicas = replicas
+    }
+}
+
+public struct Event: Codable, Equatable, Sendable {
+    public var id: Int64
+    /// RFC 3339
+    public var time: String
+    /// `web/2`, `web`, or `droverd`
+    public var subject: String
+    /// started, exited, restarting, crashlooping, succeeded, failed, stopped, applied, adopted, ...
+    public var kind: String
+    public var message: String
+    public init(id: Int64, time: String, subject: String, kind: String, message: String) {
+        self.id = id
+        self.time = time
+        self.subject = subject
+        self.kind = kind
+        self.message = message
+    }
+}
+
+/// POST /v1/jobs/{job}/stop|start, DELETE /v1/jobs/{job}: mutations carry a request id; a
+/// repeated id returns the first answer (SPEC §8).
+public struct ActionResponse: Codable, Equatable, Sendable {
+    public var job: String
+    public var action: String
+    public var message: String
+    public init(job: String, action: String, message: String) {
+        self.job = job
+        self.action = action
+        self.message = message
+    }
+}

@@ -1,0 +1,333 @@
+import ArgumentParser
+import DroverClient
+import DroverCore
+import DroverWire
+import Foundation
+import Glibc
+import NIOHTTP1
+
+/// A command that talks to droverd. (Its work is async; `main.swift` awaits `execute()`.
+/// Dispatching through ArgumentParser's `AsyncParsableCommand` existential picked the
+/// help-printing default `run()` here, so drover dispatches through its own protocol.)
+protocol DaemonCommand: ParsableCommand {
+    func execute() async throws
+}
+
+/// Options every command that talks to droverd shares.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("droverd's API socket.", valueName: "path"))
+    var socket: String = ProcessInfo.processInfo.environment["DROVER_SOCKET"] ?? API.defaultSocketPath
+
+    var client: DroverClient { DroverClient(socketPath: socket) }
+}
+
+/// Runs a request; maps "cannot connect" to exit 3 and API errors to exit 1 (SPEC §7).
+func call(_ work: () async throws -> Void) async throws {
+    do {
+        try await work()
+    } catch let error as ClientError {
+        throw fail("\(error)", code: 3)
+    } catch let error as ErrorBody {
+        var message = error.error + (error.detail.isEmpty ? "" : ": \(error.detail)")
+        if let errors = error.errors, !errors.isEmpty { message = "\(error.error):\n" + errors.joined(separator: "\n") }
+        throw fail(message, code: 1)
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// `web/2` or `2.web` (SPEC §6) → (job, index); `web` → (job, nil).
+func parseName(_ text: String) throws -> (job: String, index: Int?) {
+    if let slash = text.firstIndex(of: "/") {
+        guard let index = Int(text[text.index(after: slash)...]), index >= 0, slash != text.startIndex else {
+            throw ValidationError("\"\(text)\" is not a replica name (expected JOB/INDEX such as web/2, or JOB)")
+        }
+        return (String(text[..<slash]), index)
+    }
+    let parts = text.split(separator: ".", maxSplits: 1)
+    if parts.count == 2, let index = Int(parts[0]), index >= 0 { return (String(parts[1]), index) }
+    guard !text.isEmpty, !text.contains(".") else {
+        throw ValidationError("\"\(text)\" is not a replica name (expected JOB/INDEX such as web/2, or JOB)")
+    }
+    return (text, nil)
+}
+
+struct Apply: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send jobs files to droverd (all-or-nothing).",
+        discussion: "Prints what was created, changed, unchanged and deleted. A file with an error changes nothing.")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: ArgumentHelp("A jobs file, or a directory of *.yaml files.", valueName: "file|dir"))
+    var path: String
+    @Flag(name: .customLong("dry-run"), help: "Validate and show the diff without changing anything.")
+    var dryRun = false
+    @Flag(help: "Print the answer as JSON.")
+    var json = false
+
+    func execute() async throws {
+        let files = try readJobsFiles(path)
+        try await call {
+            let answer = try await daemon.client.request(.POST, "/v1/apply", json: ApplyRequest(files: files, dryRun: dryRun),
+                                                         requestID: UUID().uuidString).decode(ApplyResponse.self)
+            if json { return try printJSON(answer) }
+            let prefix = dryRun ? "(dry run) " : ""
+            for (word, names) in [("created", answer.created), ("changed", answer.changed), ("unchanged", answer.unchanged), ("deleted", answer.deleted)] {
+                for name in names { print("\(prefix)\(name) \(word)") }
+            }
+        }
+    }
+
+    private func readJobsFiles(_ path: String) throws -> [ApplyFile] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("\(path): no such file or directory")
+        }
+        var paths = [path]
+        if isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            paths = names.sorted().filter { !$0.hasPrefix(".") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }.map { path + "/" + $0 }
+        }
+        return try paths.map { file in
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read it") }
+            return ApplyFile(path: file, content: String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct Ps: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List replicas: NAME STATE PID PORTS RESTARTS AGE CPU MEM (and why pending).")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "Only this job.") var job: String?
+    @Flag(help: "Print JSON (a list of jobs with their replicas; see docs/API.md).") var json = false
+
+    func execute() async throws {
+        try await call {
+            let path = job.map { "/v1/jobs/\($0)" } ?? "/v1/jobs"
+            let response = try await daemon.client.request(.GET, path)
+            let jobs = job == nil ? try response.decode([JobStatus].self) : [try response.decode(JobStatus.self)]
+            if json { return try printJSON(jobs) }
+            var rows = [["NAME", "STATE", "PID", "PORTS", "RESTARTS", "AGE", "CPU", "MEM", ""]]
+            for job in jobs {
+                if job.replicas.isEmpty { rows.append([job.name, job.state, "-", "-", "-", "-", "-", "-", job.reason ?? ""]) }
+                for replica in job.replicas {
+                    var why = replica.reason ?? ""
+                    if let next = replica.nextAttempt { why = "next attempt \(next)" + (why.isEmpty ? "" : "; \(why)") }
+                    if !replica.unenforced.isEmpty { why += (why.isEmpty ? "" : "; ") + "not enforced: " + replica.unenforced.joined(separator: ",") }
+                    rows.append([
+                        replica.name, replica.state, replica.pid.map(String.init) ?? "-",
+                        replica.ports.isEmpty ? "-" : replica.ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                        String(replica.restarts), age(replica.startedAt),
+                        replica.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
+                        replica.memoryBytes.map(humanBytes) ?? "-", why,
+                    ])
+                }
+            }
+            printTable(rows)
+        }
+    }
+}
+
+struct Inspect: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "Everything known about a replica (web/2) or a job (web).")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "web/2, 2.web or web") var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func execute() async throws {
+        let (job, index) = try parseName(name)
+        try await call {
+            if let index {
+                let replica = try await daemon.client.request(.GET, "/v1/replicas/\(job)/\(index)").decode(ReplicaStatus.self)
+                if json { return try printJSON(replica) }
+                try printFields(replica)
+            } else {
+                let status = try await daemon.client.request(.GET, "/v1/jobs/\(job)").decode(JobStatus.self)
+                if json { return try printJSON(status) }
+                try printFields(status)
+            }
+        }
+    }
+
+    private func printFields<T: Encodable>(_ value: T) throws {
+        // The same fields as --json, as YAML-ish lines for people.
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
+        func show(_ value: Any, indent: String) {
+            if let dictionary = value as? [String: Any] {
+                for key in dictionary.keys.sorted() {
+                    let child = dictionary[key]!
+                    if child is [String: Any] || child is [Any] {
+                        print("\(indent)\(key):")
+                        show(child, indent: indent + "  ")
+                    } else {
+                        print("\(indent)\(key): \(child)")
+                    }
+                }
+            } else if let array = value as? [Any] {
+                for item in array {
+                    if item is [String: Any] {
+                        print("\(indent)-")
+                        show(item, indent: indent + "  ")
+                    } else {
+                        print("\(indent)- \(item)")
+                    }
+                }
+            }
+        }
+        show(object, indent: "")
+    }
+}
+
+struct Logs: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "A replica's stdout and stderr.")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "web/2 or 2.web") var name: String
+    @Flag(name: .shortAndLong, help: "Keep following, across restarts and rotations.") var follow = false
+    @Option(help: ArgumentHelp("Only the last N lines.", valueName: "n")) var tail: Int?
+
+    func validate() throws {
+        guard try parseName(name).index != nil else { throw ValidationError("logs need one replica: JOB/INDEX such as web/2") }
+        if let tail, tail < 0 { throw ValidationError("--tail \(tail): must be 0 or more") }
+    }
+
+    func execute() async throws {
+        let (job, index) = try parseName(name)
+        var query = "follow=\(follow ? 1 : 0)"
+        if let tail { query += "&tail=\(tail)" }
+        try await call {
+            var errorBody = Data()
+            let status = try await daemon.client.stream(.GET, "/v1/logs/\(job)/\(index!)?\(query)") { status, chunk in
+                if status == 200 {
+                    _ = chunk.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+                } else {
+                    errorBody.append(chunk)
+                }
+            }
+            if status != 200 { throw (try? JSONDecoder().decode(ErrorBody.self, from: errorBody)) ?? ErrorBody(error: "HTTP \(status)", detail: "") }
+        }
+    }
+}
+
+struct Events: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "What droverd did and saw: starts, exits, restarts, applies.")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Keep following.") var follow = false
+    @Option(help: ArgumentHelp("Only events this recent, e.g. 10m.", valueName: "duration")) var since: String?
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func execute() async throws {
+        var query = "follow=\(follow ? 1 : 0)"
+        if let since {
+            let duration: Duration
+            do { duration = try Quantity.duration(since) } catch { throw ValidationError("--since \(error)") }
+            query += "&since=\(Date().timeIntervalSince1970 - Double(duration.components.seconds))"
+        }
+        try await call {
+            var buffer = Data()
+            let status = try await daemon.client.stream(.GET, "/v1/events?\(query)") { status, chunk in
+                buffer.append(chunk)
+                guard follow, status == 200 else { return }
+                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = buffer[buffer.startIndex..<newline]
+                    buffer = Data(buffer[(newline + 1)...])
+                    if let event = try? JSONDecoder().decode(Event.self, from: Data(line)) { show(event) }
+                }
+            }
+            if status != 200 { throw (try? JSONDecoder().decode(ErrorBody.self, from: buffer)) ?? ErrorBody(error: "HTTP \(status)", detail: "") }
+            if !follow { for event in try JSONDecoder().decode([Event].self, from: buffer) { show(event) } }
+        }
+    }
+
+    private func show(_ event: Event) {
+        if json, let data = try? JSONEncoder.sortedKeys.encode(event) {
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(event.time)  \(event.subject)  \(event.kind)  \(event.message)")
+        }
+        fflush(nil)
+    }
+}
+
+/// stop, start, delete: one job each, idempotent by request id.
+func performJobAction(_ daemon: DaemonOptions, _ method: HTTPMethod, _ path: String) async throws {
+    try await call {
+        let answer = try await daemon.client.request(method, path, requestID: UUID().uuidString).decode(ActionResponse.self)
+        print(answer.message)
+    }
+}
+
+struct Stop: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a job's replicas (lameduck protocol); the job stays declared.")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "The job.") var job: String
+    func execute() async throws { try await performJobAction(daemon, .POST, "/v1/jobs/\(job)/stop") }
+}
+
+struct Start: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a stopped (or failed) job again.")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "The job.") var job: String
+    func execute() async throws { try await performJobAction(daemon, .POST, "/v1/jobs/\(job)/start") }
+}
+
+struct Delete: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a job's replicas and forget it, state directories included.")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "The job.") var job: String
+    func execute() async throws { try await performJobAction(daemon, .DELETE, "/v1/jobs/\(job)") }
+}
+
+// MARK: formatting
+
+func printTable(_ rows: [[String]]) {
+    guard let header = rows.first else { return }
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+    for row in rows {
+        var line = ""
+        for (index, cell) in row.enumerated() {
+            line += index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+        }
+        print(line.trimmingCharacters(in: .whitespaces))
+    }
+}
+
+func age(_ rfc3339: String?) -> String {
+    guard let rfc3339, let date = ISO8601DateFormatter.fractional.date(from: rfc3339) else { return "-" }
+    let seconds = Int(Date().timeIntervalSince(date))
+    if seconds < 120 { return "\(seconds)s" }
+    if seconds < 7200 { return "\(seconds / 60)m" }
+    if seconds < 172_800 { return "\(seconds / 3600)h" }
+    return "\(seconds / 86400)d"
+}
+
+func humanBytes(_ bytes: UInt64) -> String {
+    if bytes >= 1 << 30 { return String(format: "%.1fGi", Double(bytes) / Double(1 << 30)) }
+    if bytes >= 1 << 20 { return String(format: "%.1fMi", Double(bytes) / Double(1 << 20)) }
+    return String(format: "%.0fKi", Double(bytes) / 1024)
+}
+
+extension ISO8601DateFormatter {
+    static var fractional: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
+
+extension JSONEncoder {
+    static var sortedKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

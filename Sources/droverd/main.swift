@@ -1,0 +1,52 @@
+import ArgumentParser
+import DroverDaemon
+import DroverWire
+import Glibc
+
+/// droverd: keeps the declared replicas running (SPEC §8). Thin: parses flags, runs the daemon.
+struct Droverd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "droverd",
+        abstract: "Keep declared replicas running, each in its own sandbox.",
+        discussion: """
+            Crash-only: killing droverd (even with SIGKILL) leaves replicas running, and the next \
+            droverd re-adopts them. SIGTERM or SIGINT stops serving the API and exits, leaving \
+            replicas running, unless --stop-replicas-on-exit.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Apply every *.yaml in this directory at start.", valueName: "dir"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("The API's Unix socket.", valueName: "path"))
+    var socket: String = API.defaultSocketPath
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where droverd keeps its store, logs and replica state.", valueName: "dir"))
+    var stateDirectory: String = API.defaultStateDirectory
+
+    @Flag(name: .customLong("strict-limits"), help: "Refuse to start replicas whose limits this host cannot enforce.")
+    var strictLimits = false
+
+    @Flag(name: .customLong("stop-replicas-on-exit"), help: "On SIGTERM, evict every replica before exiting.")
+    var stopReplicasOnExit = false
+
+    func execute() async throws {
+        do {
+            try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
+                                              strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit))
+        } catch let error as DaemonStartError {
+            let message = "droverd: \(error)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+// ArgumentParser's AsyncParsableCommand dispatch does not find this module's conformance at
+// run time (it prints help); parse, then await explicitly.
+do {
+    let command = try Droverd.parse()
+    try await command.execute()
+} catch {
+    Droverd.exit(withError: error)
+}
