@@ -55,9 +55,10 @@ bench: release
 	@scripts/deps.sh $(BENCH_PACKAGES)
 	bench/run.sh
 
-# A sandboxed web server on an allocated port (droverd and config/ come with the daemon).
+# droverd in the foreground on the example jobs in config/ (state in /var/lib/drover, API on
+# /run/drover/drover.sock). In another terminal: .build/debug/drover ps
 run: build
-	.build/debug/drover run --port http -- python3 -u -m http.server --bind 127.0.0.1 '$${PORT_HTTP}'
+	.build/debug/droverd --config config
 
 clean:
 	rm -rf .build .build-vm .build-bench

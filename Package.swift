@@ -109,6 +109,10 @@ let package = Package(
         .testTarget(name: "DroverConfigTests", dependencies: ["DroverCore", "DroverConfig"]),
         .testTarget(name: "DroverLinuxTests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
         .testTarget(name: "DroverCLITests", dependencies: ["DroverCore", "DroverLinux", "DroverTestSupport"]),
+        .testTarget(
+            name: "DroverDaemonTests",
+            dependencies: ["DroverCore", "DroverLinux", "DroverWire", "DroverClient", "DroverTestSupport"]
+        ),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),
     ]
 )

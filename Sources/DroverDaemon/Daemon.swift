@@ -60,7 +60,10 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     let paths = DaemonPaths(root: options.stateDirectory)
     let store = try Store(path: paths.database)
     let tree: CgroupTree
-    do { tree = try CgroupTree.prepare() } catch { throw DaemonStartError.setup("cgroups: \(error)") }
+    // Under systemd with Delegate=yes droverd owns its cgroup; started by hand in the root
+    // cgroup (or a shell's scope) it builds /drover (or <scope>/drover) and leaves others be.
+    let delegated = ProcessInfo.processInfo.environment["INVOCATION_ID"] != nil
+    do { tree = try CgroupTree.prepare(delegated: delegated) } catch { throw DaemonStartError.setup("cgroups: \(error)") }
     let launcher: SandboxLauncher
     do { launcher = try SandboxLauncher(tree: tree) } catch { throw DaemonStartError.setup("\(error)") }
     for controller in CgroupTree.wantedControllers where !tree.controllers.contains(controller) {

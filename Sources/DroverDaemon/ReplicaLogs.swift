@@ -35,16 +35,20 @@ struct ReplicaLogs {
             for generation in stride(from: files - 2, through: 1, by: -1) {
                 rename("\(path).\(generation)", "\(path).\(generation + 1)")
             }
-            copy(from: path, to: "\(path).1")
+            // Only the newest maxBytes: a burst between two checks must not make a rotated file
+            // larger than the limit (what is older than that is dropped).
+            copy(from: path, to: "\(path).1", lastBytes: maxBytes)
         }
         truncate(path, 0)
         return true
     }
 
-    private func copy(from source: String, to target: String) {
+    private func copy(from source: String, to target: String, lastBytes: UInt64) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { return }
         defer { close(input) }
+        let size = lseek(input, 0, SEEK_END)
+        _ = lseek(input, max(0, size - off_t(lastBytes)), SEEK_SET)
         let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard output >= 0 else { return }
         defer { close(output) }

@@ -186,7 +186,7 @@ actor Supervisor {
                     startNew(key, spec: spec)
                     continue
                 }
-                if replica.lifecycle.job != spec && !replica.lifecycle.state.isTerminal {
+                if Self.needsReplacement(running: replica.lifecycle.job, desired: spec) && !replica.lifecycle.state.isTerminal {
                     // A changed spec replaces the replica: stopped politely, then started
                     // again at the same index with the new spec (the old process still gets
                     // the old spec's lameduck signal).
@@ -211,6 +211,14 @@ actor Supervisor {
         for (key, replica) in replicas where jobs[key.job] == nil {
             stopReplica(key, replica, reason: .delete)
         }
+    }
+
+    /// A spec change replaces a replica unless only the replica count changed: scaling never
+    /// restarts the replicas that stay (they keep the DROVER_REPLICAS they started with).
+    static func needsReplacement(running: JobSpec, desired: JobSpec) -> Bool {
+        var scaled = running
+        scaled.replicas = desired.replicas
+        return scaled != desired
     }
 
     private func startNew(_ key: Key, spec: JobSpec) {
@@ -290,7 +298,16 @@ actor Supervisor {
         persist(key, replica)
         if replica.lifecycle.state.isTerminal && replica.sandbox == nil {
             settleTerminal(key, replica)
+        } else if case .pending(.waitingForResources) = replica.lifecycle.state, isWanted(key) {
+            // Back in the queue (replaced after an update, preempted): start it again.
+            // Admission (SPEC §5) will decide here; until then everything fits.
+            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
         }
+    }
+
+    private func isWanted(_ key: Key) -> Bool {
+        guard let job = jobs[key.job], !job.stopped, failedJobs[key.job] == nil else { return false }
+        return key.index < job.spec.replicas
     }
 
     /// A replica that came to rest: keep the record of a succeeded or failed batch index (so
@@ -440,14 +457,15 @@ actor Supervisor {
     private func exitReason(_ key: Key, _ replica: Replica, statusFromFile: Bool) -> ExitReason {
         let oomKills = (replica.sandbox?.cgroup ?? (try? CgroupLeaf(existing: leafPath(key))))?.stats().oomKills ?? 0
         if oomKills > 0 { return .oomKilled }
-        if !statusFromFile, let sandbox = replica.sandbox {
-            return ExitReason(sandbox.wait())
-        }
+        // drover-init's status file says how the workload itself ended (killed by SIGTERM,
+        // not "drover-init exited 143"); waitid is the fallback when init could not write it.
+        let waited = statusFromFile ? nil : replica.sandbox?.wait()
         if let text = try? String(contentsOfFile: paths.statusFile(key), encoding: .utf8),
            let raw = Int32(text.replacingOccurrences(of: "status=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)) {
             let signal = raw & 0x7f
             return signal == 0 ? .exited(code: (raw >> 8) & 0xff) : .signaled(signal: signal)
         }
+        if let waited { return ExitReason(waited) }
         // drover-init itself was killed (cgroup.kill, or SIGKILL from outside).
         return .signaled(signal: SIGKILL)
     }
@@ -535,9 +553,19 @@ actor Supervisor {
     }
 
     private func describe(_ record: ExitRecord) -> String {
-        var text = record.reason.description
-        if let stop = record.stop { text += " (\(stop))" }
-        return text
+        switch record.stop {
+        case nil:
+            return record.reason.description
+        case .graceful(let status, let after)?:
+            return "\(record.reason): graceful, \(status) after \(seconds(after))"
+        case .killed(let after)?:
+            return "\(record.reason): killed at the deadline, \(seconds(after)) after the notice"
+        }
+    }
+
+    private func seconds(_ duration: Duration) -> String {
+        let (whole, fraction) = duration.components
+        return String(format: "%.3fs", Double(whole) + Double(fraction) / 1e18)
     }
 
     func logs(_ key: Key) -> ReplicaLogs? {

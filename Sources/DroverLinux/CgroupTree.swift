@@ -15,9 +15,17 @@ public struct CgroupTree: Sendable {
     /// Controllers its leaves get.
     public let controllers: Set<String>
 
-    public static func prepare(hierarchy: CgroupHierarchy, name: String = "drover") throws(CgroupError) -> CgroupTree {
+    /// `delegated`: this process owns its cgroup (a systemd unit with `Delegate=yes`): it moves
+    /// itself into a leaf of its own (`<cgroup>/supervisor`) so that its cgroup holds no
+    /// process and can pass controllers down to the replicas.
+    public static func prepare(hierarchy: CgroupHierarchy, name: String = "drover", delegated: Bool = false) throws(CgroupError) -> CgroupTree {
         let base = hierarchy.ownPath == "/" ? hierarchy.mountPoint : hierarchy.mountPoint + hierarchy.ownPath
         let root = base + "/" + name
+        if delegated && hierarchy.ownPath != "/" {
+            let supervisor = base + "/supervisor"
+            if mkdir(supervisor, 0o755) != 0 && errno != EEXIST { throw .system(SystemError("mkdir", supervisor)) }
+            do { try Files.write(supervisor + "/cgroup.procs", "0") } catch { throw .system(error) }
+        }
         if mkdir(root, 0o755) != 0 && errno != EEXIST { throw .system(SystemError("mkdir", root)) }
         enable(wantedControllers, in: base)
         enable(wantedControllers, in: root)
@@ -26,8 +34,14 @@ public struct CgroupTree: Sendable {
     }
 
     /// Detects the hierarchy and prepares the tree in one step.
-    public static func prepare(name: String = "drover") throws(CgroupError) -> CgroupTree {
-        try prepare(hierarchy: CgroupHierarchy.detect(), name: name)
+    public static func prepare(name: String = "drover", delegated: Bool = false) throws(CgroupError) -> CgroupTree {
+        var hierarchy = try CgroupHierarchy.detect()
+        if delegated, hierarchy.ownPath.hasSuffix("/supervisor") {
+            // Already moved by an earlier start of this process's unit: the tree is its parent's.
+            hierarchy.ownPath = String(hierarchy.ownPath.dropLast("/supervisor".count))
+            if hierarchy.ownPath.isEmpty { hierarchy.ownPath = "/" }
+        }
+        return try prepare(hierarchy: hierarchy, name: name, delegated: delegated)
     }
 
     /// Enables what the cgroup offers of `wanted`; one write per controller, so that one the

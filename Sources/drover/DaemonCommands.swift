@@ -130,6 +130,9 @@ struct Ps: DaemonCommand {
                 }
             }
             printTable(rows)
+            for job in jobs where job.reason != nil {
+                print("\(job.name): \(job.state): \(job.reason!)")
+            }
         }
     }
 }

@@ -174,14 +174,21 @@ public final class TestProcess {
     public let stderr: PipeReader
     public private(set) var exitCode: Int32?
 
-    public init(_ argv: [String]) throws {
+    /// `outputFile`: stdout and stderr appended to that file instead of pipes (a long-running
+    /// process whose output nobody reads must not block on a full pipe).
+    public init(_ argv: [String], outputFile: String? = nil) throws {
         let out = try makePipe()
         let err = try makePipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, out.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, err.write, 2)
+        if let outputFile {
+            posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, out.write, 1)
+            posix_spawn_file_actions_adddup2(&actions, err.write, 2)
+        }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
@@ -199,11 +206,31 @@ public final class TestProcess {
         stderr = PipeReader(fd: err.read)
     }
 
-    public func signal(_ number: Int32) { kill(pid, number) }
+    public func signal(_ number: Int32) {
+        if exitCode == nil { kill(pid, number) }
+    }
+
+    /// True once it has exited (reaping it).
+    public var hasExited: Bool {
+        if exitCode != nil { return true }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+        exitCode = Self.code(status)
+        return true
+    }
+
+    static func code(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
 
     /// Waits for exit; past the timeout the process is killed and the result is nil.
     @discardableResult
     public func finish(timeout seconds: Double = 30) -> Int32? {
+        if let exitCode {
+            stdout.readToEnd(timeout: 2)
+            stderr.readToEnd(timeout: 2)
+            return exitCode
+        }
         let deadline = monotonicSeconds() + seconds
         var status: Int32 = 0
         while true {
@@ -221,7 +248,7 @@ public final class TestProcess {
         }
         stdout.readToEnd(timeout: 5)
         stderr.readToEnd(timeout: 5)
-        exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitCode = Self.code(status)
         return exitCode
     }
 

@@ -1,0 +1,380 @@
+import DroverClient
+import DroverCore
+import DroverLinux
+import DroverTestSupport
+import DroverWire
+import Foundation
+import Glibc
+import Testing
+
+/// droverd end to end: the real daemon binary, driven through the real CLI, replicas observed
+/// through /proc, cgroups and their own output. One daemon per test, one test at a time (they
+/// share the host's port range and CPU).
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"))
+struct DaemonTests {
+    let testload = TestEnvironment.testload
+
+    func jobs(_ daemon: TestDaemon) throws -> [JobStatus] {
+        let result = try daemon.drover(["ps", "--json"])
+        try #require(result.code == 0, "ps failed: \(result.stderr)")
+        return try JSONDecoder().decode([JobStatus].self, from: Data(result.stdout.utf8))
+    }
+
+    func replicas(_ daemon: TestDaemon, _ job: String) throws -> [ReplicaStatus] {
+        try jobs(daemon).first { $0.name == job }?.replicas ?? []
+    }
+
+    /// Polls until `condition` holds (or the timeout passes); returns whether it held.
+    func eventually(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    func serving(_ name: String, replicas: Int, command: [String], extra: String = "") -> String {
+        """
+          \(name):
+            replicas: \(replicas)
+            command: [\(command.map(yamlQuoted).joined(separator: ", "))]
+        \(extra)
+        """
+    }
+
+    // MARK: apply and reconcile
+
+    @Test func applyingTwiceChangesNothingAndKeepsEveryPID() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let config = "jobs:\n" + serving(web, replicas: 3, command: [testload, "pause"])
+        let first = try daemon.apply(config)
+        #expect(first.code == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("\(web) created"))
+        #expect(try eventually { try replicas(daemon, web).filter { $0.state == "ready" }.count == 3 })
+        let pids = try replicas(daemon, web).map(\.pid)
+        let second = try daemon.apply(config)
+        #expect(second.stdout.contains("\(web) unchanged"), "\(second.stdout)")
+        usleep(300_000)
+        #expect(try replicas(daemon, web).map(\.pid) == pids, "the same processes run")
+    }
+
+    @Test func scalesUpAndDownByIndex() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        for (count, expected) in [(3, [0, 1, 2]), (5, [0, 1, 2, 3, 4]), (2, [0, 1])] {
+            try daemon.apply("jobs:\n" + serving(web, replicas: count, command: [testload, "pause"], extra: "    lameduck: {grace: 1s}"))
+            #expect(try eventually {
+                let live = try replicas(daemon, web)
+                return live.map(\.index) == expected && live.allSatisfy { $0.state == "ready" }
+            }, "replicas \(expected) of \(web)")
+        }
+        let tree = try CgroupTree.prepare()
+        let leaves = try FileManager.default.contentsOfDirectory(atPath: tree.root).filter { $0.hasPrefix(web + ".") }
+        #expect(leaves.sorted() == ["\(web).0", "\(web).1"], "scaled-down indices' cgroups are gone")
+    }
+
+    @Test func changedCommandReplacesTheReplicas() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "pause"], extra: "    lameduck: {grace: 1s}"))
+        #expect(try eventually { try replicas(daemon, web).filter { $0.state == "ready" }.count == 2 })
+        let before = try replicas(daemon, web).compactMap(\.pid)
+        let changed = try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "trap-term"], extra: "    lameduck: {grace: 1s}"))
+        #expect(changed.stdout.contains("\(web) changed"))
+        #expect(try eventually {
+            let now = try replicas(daemon, web)
+            return now.count == 2 && now.allSatisfy { replica in replica.state == "ready" && replica.pid.map { !before.contains($0) } == true }
+        }, "both replicas replaced")
+        for replica in try replicas(daemon, web) {
+            // drover-init's argv names the workload and its arguments.
+            let cmdline = (try? String(contentsOfFile: "/proc/\(replica.pid ?? 0)/cmdline", encoding: .utf8)) ?? ""
+            #expect(cmdline.contains("trap-term"), "\(replica.name) runs the new command: \(cmdline)")
+        }
+    }
+
+    @Test func badConfigIsRefusedWithItsPositionAndChangesNothing() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(web, replicas: 1, command: [testload, "pause"]))
+        #expect(try eventually { try replicas(daemon, web).first?.state == "ready" })
+        let pid = try replicas(daemon, web).first?.pid
+        let bad = try daemon.apply("""
+            jobs:
+              \(web):
+                replicas: 4
+                command: ["\(testload)", "pause"]
+                resources:
+                  memory: lots
+            """, name: "bad.yaml")
+        #expect(bad.code == 1)
+        #expect(bad.stderr.contains("bad.yaml: jobs.\(web).resources.memory: \"lots\" is not a size"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("(line 6, col 15)"), "\(bad.stderr)")
+        usleep(300_000)
+        let after = try replicas(daemon, web)
+        #expect(after.count == 1 && after.first?.pid == pid, "nothing changed")
+    }
+
+    // MARK: restarts
+
+    @Test func failingReplicaIsRestartedWithGrowingDelays() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("flaky")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: [testload, "exit", "1"],
+                                             extra: "    restart: {backoff: {initial: 200ms, max: 5s, multiplier: 2, jitter: 0}}"))
+        #expect(try eventually(timeout: 30) { (try replicas(daemon, job).first?.restarts ?? 0) >= 3 })
+        let replica = try #require(try replicas(daemon, job).first)
+        #expect(replica.lastExit == "exit code 1")
+        let ps = try daemon.drover(["ps", job])
+        #expect(ps.stdout.contains("next attempt") || ps.stdout.contains("crashlooping") || ps.stdout.contains("starting"), "\(ps.stdout)")
+        let events = try daemon.drover(["events", "--json"]).stdout
+        let starts = events.split(separator: "\n").compactMap { try? JSONDecoder().decode(Event.self, from: Data($0.utf8)) }
+            .filter { $0.subject == "\(job)/0" && $0.kind == "started" }
+            .compactMap { ISO8601DateFormatter.withFractions.date(from: $0.time) }
+        try #require(starts.count >= 4, "\(starts)")
+        let gaps = zip(starts.dropFirst(), starts).map { $0.timeIntervalSince($1) }
+        #expect(gaps[1] > gaps[0] * 1.5 && gaps[2] > gaps[1] * 1.5, "delays grow: \(gaps)")
+        #expect(gaps[0] >= 0.2, "at least the initial backoff: \(gaps)")
+    }
+
+    @Test func batchIndicesRunToSuccess() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("crunch")
+        try daemon.apply("""
+            jobs:
+              \(job):
+                kind: batch
+                replicas: 4
+                command: ["\(testload)", "env", "DROVER_REPLICA"]
+            """)
+        #expect(try eventually { try jobs(daemon).first { $0.name == job }?.state == "succeeded" })
+        for index in 0..<4 {
+            let logs = try daemon.drover(["logs", "\(job)/\(index)"])
+            #expect(logs.stdout == "DROVER_REPLICA=\(index)\n", "index \(index) ran as itself")
+        }
+    }
+
+    @Test func batchIndexThatKeepsFailingFailsTheJob() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("shards")
+        try daemon.apply("""
+            jobs:
+              \(job):
+                kind: batch
+                replicas: 3
+                command: ["/bin/sh", "-c", "[ ${DROVER_REPLICA} = 1 ] && exit 7; exit 0"]
+                restart: {max_failures: 3, backoff: {initial: 50ms, jitter: 0}}
+            """)
+        #expect(try eventually(timeout: 30) { try jobs(daemon).first { $0.name == job }?.state == "failed" })
+        let status = try #require(try jobs(daemon).first { $0.name == job })
+        #expect(status.reason?.contains("index 1") == true, "\(status.reason ?? "")")
+        #expect(status.reason?.contains("exit code 7") == true, "\(status.reason ?? "")")
+        let ps = try daemon.drover(["ps", job])
+        #expect(ps.stdout.contains("\(job): failed: index 1 failed 3 times"), "\(ps.stdout)")
+    }
+
+    @Test func stateDirectorySurvivesRestartsAndTmpDoesNot() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("keeper")
+        let script = "echo run >> $DROVER_STATE_DIR/runs; echo \"runs=$(wc -l < $DROVER_STATE_DIR/runs) tmp=$(ls -A /tmp | wc -l)\"; touch /tmp/leftover; exit 1"
+        let applied = try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: ["/bin/sh", "-c", script],
+                                                            extra: "    restart: {backoff: {initial: 50ms, jitter: 0}}"))
+        try #require(applied.code == 0, "\(applied.stderr)")
+        #expect(try eventually(timeout: 30) { try daemon.drover(["logs", "\(job)/0"]).stdout.contains("runs=3") })
+        let lines = try daemon.drover(["logs", "\(job)/0"]).stdout.split(separator: "\n")
+        #expect(lines.prefix(3) == ["runs=1 tmp=0", "runs=2 tmp=0", "runs=3 tmp=0"], "\(lines)")
+    }
+
+    // MARK: logs
+
+    @Test func logsFollowAcrossARestart() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("talker")
+        let script = "echo run >> $DROVER_STATE_DIR/runs; echo \"hello from run $(wc -l < $DROVER_STATE_DIR/runs)\"; sleep 0.3; exit 1"
+        let applied = try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: ["/bin/sh", "-c", script],
+                                                            extra: "    restart: {backoff: {initial: 100ms, jitter: 0}}"))
+        try #require(applied.code == 0, "\(applied.stderr)")
+        #expect(try eventually { try replicas(daemon, job).first?.pid != nil })
+        let follower = try TestProcess([TestEnvironment.drover, "logs", "-f", "\(job)/0", "--socket", daemon.socket])
+        defer { follower.signal(SIGKILL); follower.finish(timeout: 5) }
+        #expect(follower.stdout.read(until: "hello from run 3", timeout: 20), "followed: \(follower.stdout.text)")
+        #expect(follower.exitCode == nil, "still following")
+    }
+
+    @Test func logRotationKeepsTheConfiguredSize() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("chatty")
+        // 24 MiB of output in one go: rotation (10 MiB × 3 files) must cap what is kept.
+        let script = "head -c 25165824 /dev/zero | tr '\\0' x; echo; echo done; exec sleep 1000"
+        let applied = try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: ["/bin/sh", "-c", script]))
+        try #require(applied.code == 0, "\(applied.stderr)")
+        let log = daemon.stateDirectory + "/logs/\(job)/0.log"
+        #expect(try eventually(timeout: 30) {
+            FileManager.default.fileExists(atPath: log + ".1") && ((try? daemon.drover(["logs", "--tail", "1", "\(job)/0"]).stdout) ?? "") == "done\n"
+        }, "rotated, and the newest line is still there")
+        usleep(2_500_000) // one more rotation check
+        var total: UInt64 = 0
+        for file in [log, log + ".1", log + ".2", log + ".3"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? 0
+            total += size ?? 0
+            #expect((size ?? 0) <= 12 << 20, "\(file): \(size ?? 0) bytes")
+        }
+        #expect(!FileManager.default.fileExists(atPath: log + ".3"), "3 files at most")
+        #expect(total <= 30 << 20, "kept \(total) bytes")
+    }
+
+    // MARK: crash-only
+
+    @Test func survivesSIGKILLAndReadoptsEveryReplica() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("herd")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 20, command: [testload, "pause"]))
+        #expect(try eventually(timeout: 60) { try replicas(daemon, job).filter { $0.state == "ready" }.count == 20 })
+        let before = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.pid ?? 0) })
+        daemon.kill(SIGKILL)
+        #expect(before.values.allSatisfy { kill($0, 0) == 0 }, "replicas outlive droverd")
+        let victim = try #require(before[7])
+        kill(victim, SIGKILL)
+        try daemon.start()
+        #expect(try eventually(timeout: 30) {
+            let now = try replicas(daemon, job)
+            return now.count == 20 && now.allSatisfy { $0.state == "ready" && $0.pid != nil }
+        })
+        let after = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.pid ?? 0) })
+        for (index, pid) in before where index != 7 {
+            #expect(after[index] == pid, "\(job)/\(index) kept pid \(pid)")
+        }
+        #expect(after[7] != victim, "the killed one was restarted")
+        // No index runs twice: one cgroup per index, each with one drover-init.
+        let tree = try CgroupTree.prepare()
+        let leaves = try FileManager.default.contentsOfDirectory(atPath: tree.root).filter { $0.hasPrefix(job + ".") }
+        #expect(leaves.count == 20)
+        for leaf in leaves {
+            let inits = try CgroupLeaf(existing: tree.root + "/" + leaf).processIDs.filter {
+                ((try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) ?? "") == "drover-init\n"
+            }
+            #expect(inits.count == 1, "\(leaf) has \(inits.count) drover-init processes")
+        }
+    }
+
+    @Test func sigkillDuringApplyLeavesTheOldOrTheNewStateNeverAMix() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let old = (0..<4).map { daemon.job("old\($0)") }
+        let new = (0..<4).map { daemon.job("new\($0)") }
+        func config(_ names: [String]) -> String {
+            "jobs:\n" + names.map { serving($0, replicas: 1, command: [testload, "pause"]) }.joined(separator: "\n")
+        }
+        try daemon.apply(config(old))
+        for attempt in 0..<5 {
+            let path = daemon.directory + "/new.yaml"
+            FileManager.default.createFile(atPath: path, contents: Data(config(attempt % 2 == 0 ? new : old).utf8))
+            let applying = try TestProcess([TestEnvironment.drover, "apply", path, "--socket", daemon.socket])
+            usleep(UInt32(attempt) * 3_000)
+            daemon.kill(SIGKILL)
+            applying.finish(timeout: 10)
+            try daemon.start()
+            let names = Set(try jobs(daemon).map(\.name))
+            #expect(names == Set(old) || names == Set(new), "attempt \(attempt): \(names.sorted())")
+            try daemon.apply(config(old))
+        }
+    }
+
+    @Test func sigtermLeavesReplicasRunningUnlessAskedToStopThem() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("stay")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 2, command: [testload, "pause"], extra: "    lameduck: {grace: 1s}"))
+        #expect(try eventually { try replicas(daemon, job).filter { $0.state == "ready" }.count == 2 })
+        let pids = try replicas(daemon, job).compactMap(\.pid)
+        daemon.kill(SIGTERM)
+        #expect(daemon.process?.exitCode == 0, "clean exit on SIGTERM: \(daemon.log)")
+        #expect(pids.allSatisfy { kill($0, 0) == 0 }, "replicas keep running")
+
+        try daemon.start(arguments: ["--stop-replicas-on-exit"])
+        #expect(try replicas(daemon, job).compactMap(\.pid).sorted() == pids.sorted(), "re-adopted")
+        daemon.kill(SIGTERM)
+        #expect(try eventually(timeout: 10) { pids.allSatisfy { kill($0, 0) != 0 } }, "--stop-replicas-on-exit stops them")
+    }
+
+    // MARK: API
+
+    @Test func mutationsNeedRootOrTheDroverGroup() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(web, replicas: 1, command: [testload, "pause"]))
+        chmod(daemon.socket, 0o666) // let an unprivileged user connect at all
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TestEnvironment.drover]
+        let read = try TestProcess(asNobody + ["ps", "--socket", daemon.socket])
+        #expect(read.finish() == 0, "reads are open: \(read.stderr.text)")
+        let write = try TestProcess(asNobody + ["stop", web, "--socket", daemon.socket])
+        #expect(write.finish() == 1)
+        #expect(write.stderr.text.contains("forbidden"), "\(write.stderr.text)")
+        #expect(write.stderr.text.contains("uid 65534"), "\(write.stderr.text)")
+        #expect(try jobs(daemon).first { $0.name == web }?.state == "running", "nothing changed")
+    }
+
+    @Test func malformedRequestsAndUnknownRoutesGetJSONErrors() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let client = DroverClient(socketPath: daemon.socket)
+        let malformed = try await client.request(.POST, "/v1/apply", body: Data("{".utf8))
+        #expect(malformed.status == 400)
+        #expect(malformed.apiError.error == "malformed request", "\(malformed.apiError)")
+        let unknown = try await client.request(.GET, "/v1/nothing-here")
+        #expect(unknown.status == 404)
+        #expect(unknown.apiError.detail.contains("/v1/nothing-here"), "\(unknown.apiError)")
+        let missing = try await client.request(.GET, "/v1/jobs/no-such-job")
+        #expect(missing.status == 404)
+        #expect(missing.apiError.detail == "no job named \"no-such-job\"")
+        let badIndex = try await client.request(.GET, "/v1/replicas/web/x")
+        #expect(badIndex.status == 400)
+    }
+
+    @Test func aRepeatedRequestIDReturnsTheFirstAnswer() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let client = DroverClient(socketPath: daemon.socket)
+        let first = "jobs:\n" + serving(daemon.job("a"), replicas: 1, command: [testload, "pause"])
+        let second = "jobs:\n" + serving(daemon.job("b"), replicas: 1, command: [testload, "pause"])
+        let id = UUID().uuidString
+        let one = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: first)]), requestID: id)
+        let two = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: second)]), requestID: id)
+        #expect(one.status == 200 && two.status == 200)
+        #expect(one.body == two.body, "the same answer")
+        #expect(try one.decode(ApplyResponse.self).created == [daemon.job("a")])
+        #expect(try jobs(daemon).map(\.name) == [daemon.job("a")], "the repeat did not apply again")
+    }
+
+    @Test func unreachableDaemonExitsThreeNamingTheSocket() throws {
+        let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
+        #expect(result.code == 3)
+        #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
+    }
+}
+
+/// A YAML double-quoted scalar.
+func yamlQuoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+extension ISO8601DateFormatter {
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
