@@ -132,6 +132,11 @@ static void reset_signal_handlers(void) {
 __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_plan *p, int report_fd) {
     reset_signal_handlers();
 
+    // Joining a running sandbox (the parent joined its PID namespace for us); first, while
+    // the pidfd is still open.
+    if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+        fail(report_fd, DROVER_STEP_SETNS, -1);
+
     // Stdio, report pipe and init fd into their final numbers. Park everything above
     // PARK_FD_MIN first so that no dup2 overwrites a source still needed.
     int parked_stdio[3];
@@ -275,6 +280,20 @@ int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, i
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)plan->cgroup_fd;
     }
+    // A child joins a PID namespace only at birth: the parent's thread switches the namespace
+    // for its children for the length of the clone, and switches back.
+    int own_pid_ns = -1;
+    if (plan->join_pidfd >= 0) {
+        own_pid_ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        if (own_pid_ns < 0 || setns(plan->join_pidfd, CLONE_NEWPID) != 0) {
+            int saved = errno;
+            if (own_pid_ns >= 0) close(own_pid_ns);
+            pthread_sigmask(SIG_SETMASK, &previous, NULL);
+            close(pipe_fds[0]);
+            close(pipe_fds[1]);
+            return -saved;
+        }
+    }
     struct child_start start = {.plan = plan, .report_fd = pipe_fds[1]};
     long result;
 #ifdef DROVER_HAVE_TRAMPOLINE
@@ -301,6 +320,10 @@ int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, i
     if (result == 0) child_entry(&start);
     int saved_errno = result < 0 ? errno : 0;
 #endif
+    if (own_pid_ns >= 0) {
+        setns(own_pid_ns, CLONE_NEWPID);
+        close(own_pid_ns);
+    }
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     close(pipe_fds[1]);
     if (result < 0) {
@@ -334,6 +357,7 @@ const char *drover_step_name(int step) {
     case DROVER_STEP_EXEC_WORKLOAD: return "execve";
     case DROVER_STEP_INIT_FORK: return "fork";
     case DROVER_STEP_SIGNALS: return "sigprocmask";
+    case DROVER_STEP_SETNS: return "setns";
     default: return "unknown step";
     }
 }

@@ -252,7 +252,7 @@ struct JobDecoder {
         let keys = ["initial", "max", "multiplier", "jitter", "reset_after"]
         guard let fields = reader.mapping(value, keys: keys) else { return }
         if let initial = fields["initial"], let delay = duration(initial) {
-            if delay > .zero { backoff.initial = delay } else { reader.report(initial, "must be more than 0s") }
+            backoff.initial = delay // 0s: restart at once (the delay still grows by the multiplier only from a non-zero start)
         }
         if let maxValue = fields["max"], let delay = duration(maxValue) {
             if delay >= backoff.initial {

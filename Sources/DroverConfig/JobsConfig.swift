@@ -33,7 +33,7 @@ internal import Yams
 ///   commands are not checked.
 /// - A batch job may not have `restart.policy: always` (a succeeded index is done, as with
 ///   Kubernetes Jobs). `max_failures` is accepted for serving jobs too.
-/// - `resources.memory` and `pids` must be more than 0; `restart.backoff.initial` more than 0s
+/// - `resources.memory` and `pids` must be more than 0; `restart.backoff.initial` may be 0s (restart at once, every time: like systemd's RestartSec=0, for latency-critical jobs)
 ///   and at most `max`; `multiplier` ≥ 1; `jitter` within 0...1; health `period` and `timeout`
 ///   more than 0s, `failures` ≥ 1. `lameduck.grace: 0s` is allowed (no grace: kill at once).
 /// - A health check names exactly one probe; `port:` goes with `http` only and must name a

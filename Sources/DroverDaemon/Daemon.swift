@@ -57,6 +57,12 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: (options.socketPath as NSString).deletingLastPathComponent,
                                             withIntermediateDirectories: true)
+    // One pidfd per replica: a thousand replicas need more than the usual 1024 soft limit.
+    var files = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 && files.rlim_cur < files.rlim_max {
+        files.rlim_cur = files.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+    }
     let paths = DaemonPaths(root: options.stateDirectory)
     let store = try Store(path: paths.database)
     let tree: CgroupTree

@@ -30,7 +30,16 @@ public final class CgroupLeaf: @unchecked Sendable {
     }
 
     deinit {
-        if directoryFD >= 0 { close(directoryFD) }
+        closeDirectory()
+    }
+
+    /// The directory fd is only needed to clone into the cgroup; a daemon with a thousand
+    /// replicas should not hold a thousand of them.
+    public func closeDirectory() {
+        if directoryFD >= 0 {
+            close(directoryFD)
+            directoryFD = -1
+        }
     }
 
     /// Writes every setting whose controller the tree has. Returns the limits left
@@ -113,10 +122,7 @@ public final class CgroupLeaf: @unchecked Sendable {
 
     /// Kills what is left, waits for it to go and removes the directory.
     public func destroy() throws(CgroupError) {
-        if directoryFD >= 0 {
-            close(directoryFD)
-            directoryFD = -1
-        }
+        closeDirectory()
         guard Files.exists(path) else { return }
         if isPopulated {
             try killAll()

@@ -13,12 +13,15 @@ struct ChildPlan {
     let user: ResolvedUser
     let capabilities: UInt64
     let parentDeathSignal: Int32
+    /// Joining a running sandbox: no new namespaces, no mounts, no hostname.
+    let joinPIDFD: Int32
 
-    init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser) {
+    init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser, joinPIDFD: Int32 = -1) {
         argv = ["drover-init", executable] + spec.command
         self.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        mounts = MountStep.plan(for: spec)
-        hostname = spec.hostname
+        self.joinPIDFD = joinPIDFD
+        mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec)
+        hostname = joinPIDFD >= 0 ? nil : spec.hostname
         workdir = spec.workdir
         self.user = user
         capabilities = spec.capabilities.mask
@@ -56,7 +59,8 @@ struct ChildPlan {
                 plan.stdio = stdio
                 plan.status_fd = statusFD
                 plan.cgroup_fd = cgroupFD
-                plan.clone_flags = DROVER_SANDBOX_NAMESPACES
+                plan.clone_flags = joinPIDFD >= 0 ? 0 : DROVER_SANDBOX_NAMESPACES
+                plan.join_pidfd = joinPIDFD
                 plan.mounts = mountBuffer.baseAddress
                 plan.mount_count = mountBuffer.count
                 plan.hostname = arena.string(hostname)

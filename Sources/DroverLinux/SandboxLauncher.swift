@@ -49,28 +49,7 @@ public final class SandboxLauncher: @unchecked Sendable {
     /// `statusFD`, if given, receives `status=N` (the workload's wait status) when it ends.
     public func launch(_ spec: SandboxSpec, name: String, stdio: (Int32, Int32, Int32) = (-1, -1, -1),
                        statusFD: Int32 = -1) throws(LaunchError) -> Sandbox {
-        guard let program = spec.command.first, !program.isEmpty else {
-            throw .input(InputError("command", "is empty: give the program to run"))
-        }
-        let user: ResolvedUser
-        do { user = try ResolvedUser.resolve(spec.user) } catch { throw .input(error) }
-        var environment = spec.environment
-        if environment["PATH"] == nil { environment["PATH"] = SandboxSpec.defaultPath }
-        // As systemd does for User=: the account's home and name, unless the spec sets them.
-        if environment["HOME"] == nil { environment["HOME"] = user.home ?? "/" }
-        if let name = user.name {
-            if environment["USER"] == nil { environment["USER"] = name }
-            if environment["LOGNAME"] == nil { environment["LOGNAME"] = name }
-        }
-        let executable = try Self.resolveExecutable(program, searchPath: environment["PATH"]!)
-
-        let filter: SeccompFilter?
-        if let policy = spec.seccomp {
-            do { filter = policy == .default ? defaultSeccomp : try SeccompFilter(policy) } catch { throw .setup(error) }
-        } else {
-            filter = nil
-        }
-
+        let prepared = try prepare(spec)
         var leaf: CgroupLeaf?
         var unenforced: [UnenforcedLimit] = []
         if let tree {
@@ -87,18 +66,75 @@ public final class SandboxLauncher: @unchecked Sendable {
                 throw .limitNotEnforced(first, why: tree.whyMissing(first.controller))
             }
         }
+        let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment, user: prepared.user)
+        return try spawn(plan, seccomp: prepared.filter, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
+                         statusFD: statusFD, leaf: leaf, unenforced: unenforced)
+    }
 
-        let plan = ChildPlan(spec: spec, executable: executable, environment: environment, user: user)
+    /// Runs `spec.command` inside a running sandbox (`drover exec`): in the PID, mount, UTS
+    /// and IPC namespaces of `pid` (its drover-init) and in its cgroup, under a drover-init of
+    /// its own, with the spec's user, capabilities, no_new_privs and seccomp filter. The
+    /// returned sandbox owns no cgroup: the replica's stays when this ends.
+    public func exec(_ spec: SandboxSpec, inside pid: Int32, cgroupPath: String,
+                     stdio: (Int32, Int32, Int32) = (-1, -1, -1)) throws(LaunchError) -> Sandbox {
+        let prepared = try prepare(spec)
+        let target = drover_pidfd_open(pid)
+        if target < 0 { throw .setup(SystemError("pidfd_open", "pid \(pid)", errno: -target)) }
+        defer { close(target) }
+        let cgroup: CgroupLeaf
+        do { cgroup = try CgroupLeaf(existing: cgroupPath) } catch { throw .cgroup(error) }
+        let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment,
+                             user: prepared.user, joinPIDFD: target)
+        return try spawn(plan, seccomp: prepared.filter, cgroupFD: cgroup.directoryFD, stdio: stdio,
+                         statusFD: -1, leaf: nil, unenforced: [])
+    }
+
+    private struct Prepared {
+        var user: ResolvedUser
+        var environment: [String: String]
+        var executable: String
+        var filter: SeccompFilter?
+    }
+
+    /// What every start needs before anything is created: the user, the environment, the
+    /// executable's path, the seccomp program.
+    private func prepare(_ spec: SandboxSpec) throws(LaunchError) -> Prepared {
+        guard let program = spec.command.first, !program.isEmpty else {
+            throw .input(InputError("command", "is empty: give the program to run"))
+        }
+        let user: ResolvedUser
+        do { user = try ResolvedUser.resolve(spec.user) } catch { throw .input(error) }
+        var environment = spec.environment
+        if environment["PATH"] == nil { environment["PATH"] = SandboxSpec.defaultPath }
+        // As systemd does for User=: the account's home and name, unless the spec sets them.
+        if environment["HOME"] == nil { environment["HOME"] = user.home ?? "/" }
+        if let name = user.name {
+            if environment["USER"] == nil { environment["USER"] = name }
+            if environment["LOGNAME"] == nil { environment["LOGNAME"] = name }
+        }
+        let executable = try Self.resolveExecutable(program, searchPath: environment["PATH"]!)
+        let filter: SeccompFilter?
+        if let policy = spec.seccomp {
+            do { filter = policy == .default ? defaultSeccomp : try SeccompFilter(policy) } catch { throw .setup(error) }
+        } else {
+            filter = nil
+        }
+        return Prepared(user: user, environment: environment, executable: executable, filter: filter)
+    }
+
+    /// Clones, and learns from the report pipe whether the workload was exec'd.
+    private func spawn(_ plan: ChildPlan, seccomp filter: SeccompFilter?, cgroupFD: Int32, stdio: (Int32, Int32, Int32),
+                       statusFD: Int32, leaf: CgroupLeaf?, unenforced: [UnenforcedLimit]) throws(LaunchError) -> Sandbox {
         var pid: pid_t = 0
         var pidfd: Int32 = -1
         var reportFD: Int32 = -1
-        let spawned = plan.withCPlan(initFD: initFD, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
+        let spawned = plan.withCPlan(initFD: initFD, cgroupFD: cgroupFD, stdio: stdio,
                                      statusFD: statusFD, seccomp: filter?.program, lastCapability: lastCapability) { cPlan in
             drover_spawn(cPlan, &pid, &pidfd, &reportFD)
         }
         if spawned < 0 {
             try? leaf?.destroy()
-            throw .setup(SystemError("clone3", errno: -spawned))
+            throw .setup(SystemError(plan.joinPIDFD >= 0 ? "setns/clone3" : "clone3", errno: -spawned))
         }
 
         // EOF means the workload was exec'd; a report means a step failed before that.
@@ -109,6 +145,7 @@ public final class SandboxLauncher: @unchecked Sendable {
             if received >= 0 || errno != EINTR { break }
         }
         close(reportFD)
+        leaf?.closeDirectory()
         let sandbox = Sandbox(pid: pid, pidfd: pidfd, cgroup: leaf, unenforced: unenforced)
         if received == 0 { return sandbox }
 

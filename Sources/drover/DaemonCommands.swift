@@ -1,6 +1,7 @@
 import ArgumentParser
 import DroverClient
 import DroverCore
+import DroverLinux
 import DroverWire
 import Foundation
 import Glibc
@@ -332,5 +333,71 @@ extension JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return encoder
+    }
+}
+
+struct Exec: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command inside a replica: its PID, mount, UTS and IPC namespaces and its cgroup.",
+        discussion: """
+            Like `docker exec`: the command runs as the job's user with the job's capabilities, \
+            no_new_privs and the default seccomp filter, under a drover-init of its own, with \
+            the replica's environment (DROVER_*, PORT_*, the job's env). Output passes through; \
+            the exit code is the command's. Needs root (it joins namespaces).
+            """)
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "web/2 or 2.web") var name: String
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command, after --.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        guard try parseName(name).index != nil else { throw ValidationError("exec needs one replica: JOB/INDEX such as web/2") }
+        if command.isEmpty { throw ValidationError("missing the command: drover exec NAME -- CMD [ARGS...]") }
+    }
+
+    func execute() async throws {
+        let (job, index) = try parseName(name)
+        var replica: ReplicaStatus?
+        var spec: JobSpec?
+        try await call {
+            replica = try await daemon.client.request(.GET, "/v1/replicas/\(job)/\(index!)").decode(ReplicaStatus.self)
+            spec = try await daemon.client.request(.GET, "/v1/jobs/\(job)").decode(JobStatus.self).spec
+        }
+        guard let replica, let spec, let pid = replica.pid, let cgroup = replica.cgroup else {
+            throw fail("\(name) has no running process (state \(replica?.state ?? "unknown"))", code: 1)
+        }
+        guard getuid() == 0 else { throw fail("exec needs root: it joins \(name)'s namespaces", code: 1) }
+        var environment = spec.environment
+        environment["DROVER_JOB"] = job
+        environment["DROVER_REPLICA"] = String(index!)
+        environment["DROVER_REPLICAS"] = String(spec.replicas)
+        environment["DROVER_NAME"] = replica.name
+        environment["DROVER_STATE_DIR"] = replica.stateDirectory
+        environment["TMPDIR"] = "/tmp"
+        for (port, number) in replica.ports { environment[Run.portVariable(port)] = String(number) }
+        if let term = getenv("TERM") { environment["TERM"] = String(cString: term) }
+        let user: UserSpec
+        var kept = Set<Capability>()
+        do {
+            user = try UserSpec.parse(spec.user)
+            for name in spec.capabilities { kept.insert(try Capability.named(name)) }
+        } catch {
+            throw fail("\(error)", code: 1)
+        }
+        let sandboxSpec = SandboxSpec(command: command, environment: environment, user: user, workdir: spec.workdir,
+                                      capabilities: CapabilityPlan(kept: kept), dieWithParent: true)
+        let forwarder: SignalForwarder
+        let sandbox: Sandbox
+        do {
+            forwarder = try SignalForwarder(signals: SignalForwarder.forwardedByInit)
+            sandbox = try SandboxLauncher(tree: nil).exec(sandboxSpec, inside: pid, cgroupPath: cgroup)
+        } catch let error as LaunchError {
+            throw fail(error.description, code: error.exitCode)
+        } catch {
+            throw fail("\(error)", code: 125)
+        }
+        let status = forwarder.wait(for: sandbox)
+        throw ExitCode(status.exitCode)
     }
 }

@@ -309,6 +309,30 @@ struct DaemonTests {
         #expect(try eventually(timeout: 10) { pids.allSatisfy { kill($0, 0) != 0 } }, "--stop-replicas-on-exit stops them")
     }
 
+    // MARK: exec
+
+    @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("box")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: [testload, "pause"]))
+        #expect(try eventually { try replicas(daemon, job).first?.state == "ready" })
+        let replica = try #require(try replicas(daemon, job).first)
+        let pid = try #require(replica.pid)
+        let inside = try daemon.drover(["exec", "\(job)/0", "--", testload, "info"])
+        #expect(inside.code == 0, "\(inside.stderr)")
+        let values = keyValues(inside.stdout)
+        #expect(values["hostname"] == "0.\(job)", "the replica's UTS namespace")
+        #expect(values["ipc_ns"] == readLinkText("/proc/\(pid)/ns/ipc"), "the replica's IPC namespace")
+        #expect(values["mnt_ns"] == readLinkText("/proc/\(pid)/ns/mnt"), "the replica's mount namespace")
+        #expect(values["cgroup"]?.hasSuffix("/\(job).0") == true, "the replica's cgroup: \(values["cgroup"] ?? "")")
+        #expect(values["visible_pids"].flatMap { Int($0) }.map { $0 >= 4 } == true,
+                "sees the replica's processes (its init, its workload, this init, itself): \(values["visible_pids"] ?? "")")
+        #expect(values["nonewprivs"] == "1" && values["seccomp"] == "2" && values["capeff"] == "0000000000000000")
+        #expect(try daemon.drover(["exec", "\(job)/0", "--", testload, "exit", "5"]).code == 5, "the command's exit code")
+        #expect(try replicas(daemon, job).first?.pid == pid, "the replica itself is untouched")
+    }
+
     // MARK: API
 
     @Test func mutationsNeedRootOrTheDroverGroup() throws {
@@ -364,6 +388,10 @@ struct DaemonTests {
         #expect(result.code == 3)
         #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
     }
+}
+
+func readLinkText(_ path: String) -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? ""
 }
 
 /// A YAML double-quoted scalar.

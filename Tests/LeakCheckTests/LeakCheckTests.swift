@@ -9,7 +9,7 @@ import Testing
 struct LeakCheckTests {
     @Test func noTestProcessesSurvive() {
         var survivors: [String] = []
-        for entry in directoryEntries("/proc") where Int32(entry) != nil {
+        for entry in listDirectory("/proc") where Int32(entry) != nil {
             var buffer = [CChar](repeating: 0, count: 4096)
             let n = readlink("/proc/\(entry)/exe", &buffer, buffer.count - 1)
             guard n > 0 else { continue }
@@ -24,7 +24,7 @@ struct LeakCheckTests {
 
     @Test func noCgroupsUnderDroversTree() throws {
         let tree = try CgroupTree.prepare()
-        let leftovers = directoryEntries(tree.root).filter { entry in
+        let leftovers = listDirectory(tree.root).filter { entry in
             var info = stat()
             return stat(tree.root + "/" + entry, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
         }
@@ -42,17 +42,4 @@ struct LeakCheckTests {
         }
         #expect(leftovers.isEmpty, "mounts left: \(leftovers)")
     }
-}
-
-func directoryEntries(_ path: String) -> [String] {
-    guard let directory = opendir(path) else { return [] }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }

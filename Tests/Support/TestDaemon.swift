@@ -52,7 +52,9 @@ public final class TestDaemon {
     /// `drover ARGS... --socket S`
     @discardableResult
     public func drover(_ arguments: [String], timeout: Double = 30) throws -> (code: Int32?, stdout: String, stderr: String) {
-        try TestProcess.drover(arguments + ["--socket", socket], timeout: timeout)
+        // Before any `--`: what follows it is a command's own arguments.
+        let split = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        return try TestProcess.drover(Array(arguments[..<split]) + ["--socket", socket] + Array(arguments[split...]), timeout: timeout)
     }
 
     /// Writes `yaml` to a file and applies it.
@@ -74,7 +76,8 @@ public final class TestDaemon {
     /// droverd by design), then removes its directory.
     public func destroy() {
         if let process, !process.hasExited { kill(SIGKILL) }
-        if let tree = try? CgroupTree.prepare(), let entries = try? listDirectory(tree.root) {
+        if let tree = try? CgroupTree.prepare() {
+            let entries = listDirectory(tree.root)
             for entry in entries where entry.contains("-\(suffix).") {
                 if let leaf = try? CgroupLeaf(existing: tree.root + "/" + entry) { try? leaf.destroy() }
             }
@@ -92,7 +95,8 @@ public enum TestDaemonError: Error, CustomStringConvertible {
     }
 }
 
-func listDirectory(_ path: String) throws -> [String] {
+/// The entries of a directory (no `.` and `..`); empty when it cannot be read.
+public func listDirectory(_ path: String) -> [String] {
     guard let directory = opendir(path) else { return [] }
     defer { closedir(directory) }
     var names: [String] = []
@@ -110,7 +114,7 @@ public func removeTree(_ path: String) {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     if info.st_mode & S_IFMT == S_IFDIR {
-        for entry in (try? listDirectory(path)) ?? [] { removeTree(path + "/" + entry) }
+        for entry in listDirectory(path) { removeTree(path + "/" + entry) }
         rmdir(path)
     } else {
         unlink(path)

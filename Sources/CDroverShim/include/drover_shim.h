@@ -34,6 +34,7 @@ enum drover_step {
     DROVER_STEP_EXEC_WORKLOAD = 16, // reported by drover-init's child
     DROVER_STEP_INIT_FORK = 17,     // reported by drover-init
     DROVER_STEP_SIGNALS = 18,
+    DROVER_STEP_SETNS = 19,
 };
 
 // Wire format of the report pipe (also written by drover-init, which does not link this
@@ -82,6 +83,8 @@ struct drover_spawn_plan {
     int status_fd;               // becomes DROVER_STATUS_FD for drover-init, or -1
     int cgroup_fd;               // O_DIRECTORY fd of the leaf cgroup, or -1
     uint64_t clone_flags;        // CLONE_NEW* flags
+    int join_pidfd;              // >= 0: join this process's PID, mount, UTS and IPC
+                                 // namespaces instead of creating new ones (`drover exec`)
     const struct drover_mount *mounts;
     size_t mount_count;
     const char *hostname;        // NULL keeps it
