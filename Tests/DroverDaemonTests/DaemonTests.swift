@@ -383,6 +383,20 @@ struct DaemonTests {
         #expect(try jobs(daemon).map(\.name) == [daemon.job("a")], "the repeat did not apply again")
     }
 
+    @Test func metricsArePrometheusText() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 2, command: [testload, "pause"]))
+        #expect(try eventually { try replicas(daemon, job).filter { $0.state == "ready" }.count == 2 })
+        let metrics = try await DroverClient(socketPath: daemon.socket).request(.GET, "/metrics")
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(metrics.status == 200)
+        #expect(text.contains("# TYPE drover_replicas gauge"), "\(text)")
+        #expect(text.contains("drover_replicas{state=\"ready\"} 2"), "\(text)")
+        #expect(text.contains("drover_jobs 1"), "\(text)")
+    }
+
     @Test func unreachableDaemonExitsThreeNamingTheSocket() throws {
         let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
         #expect(result.code == 3)
