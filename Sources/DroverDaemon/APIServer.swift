@@ -15,6 +15,7 @@ import NIOPosix
 struct APIServer {
     let supervisor: Supervisor
     let store: Store
+    let names: NameRegistry
     let metrics: DaemonMetrics
     let parse: @Sendable ([ApplyFile]) -> Result<[JobSpec], ConfigRejection>
 
@@ -120,6 +121,25 @@ struct APIServer {
                 }
                 try await writer.finish(nil)
             })
+        }
+        // Names (SPEC §6): `web` (ready replicas) or `web/2`; `?watch=VERSION&timeout=30s`
+        // answers when the set has changed since VERSION (at once if it already has).
+        let resolve: @Sendable (Request, String, Int?) async throws -> Response = { request, job, index in
+            if let watched = request.uri.queryParameters["watch"].flatMap({ UInt64($0) }) {
+                let timeout = (request.uri.queryParameters["timeout"].flatMap { try? Quantity.duration(String($0)) }) ?? .seconds(30)
+                await names.wait(untilNot: watched, timeout: min(timeout, .seconds(300)))
+            }
+            return try json(names.resolve(job: job, index: index))
+        }
+        v1.get("names/:job") { request, context in
+            let name = try context.parameters.require("job")
+            let parts = name.split(separator: ".", maxSplits: 1)
+            if parts.count == 2, let index = Int(parts[0]) { return try await resolve(request, String(parts[1]), index) } // 2.web
+            return try await resolve(request, name, nil)
+        }
+        v1.get("names/:job/:index") { request, context in
+            let key = try replicaKey(context)
+            return try await resolve(request, key.job, key.index)
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

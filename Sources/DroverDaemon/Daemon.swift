@@ -75,8 +75,10 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     for controller in CgroupTree.wantedControllers where !tree.controllers.contains(controller) {
         logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
     }
+    let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
+    let names = NameRegistry(directory: runtimeDirectory + "/names") { _, _ in }
     let supervisor = try Supervisor(paths: paths, store: store, launcher: launcher, tree: tree,
-                                    strictLimits: options.strictLimits, logger: logger)
+                                    strictLimits: options.strictLimits, names: names, logger: logger)
     try await supervisor.start()
 
     if let directory = options.configDirectory {
@@ -90,7 +92,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         }
     }
 
-    let api = APIServer(supervisor: supervisor, store: store, metrics: DaemonMetrics()) { files in
+    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics()) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs): return .success(specs)
         case .failure(let errors): return .failure(.init(errors: errors.errors.map(\.description)))

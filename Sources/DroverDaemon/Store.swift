@@ -184,7 +184,7 @@ struct ReplicaRecord: Codable, Equatable, Sendable {
 extension JSONEncoder {
     static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }

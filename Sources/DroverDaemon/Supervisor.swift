@@ -40,6 +40,7 @@ actor Supervisor {
     let tree: CgroupTree
     let strictLimits: Bool
     let logger: Logger
+    let names: NameRegistry
     private var monitor: ProcessMonitor?
     private var jobs: [String: Store.StoredJob] = [:]
     private var failedJobs: [String: String] = [:]
@@ -49,7 +50,9 @@ actor Supervisor {
     private var nextToken: UInt64 = 1
     private var logRotation: Task<Void, Never>?
 
-    init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool, logger: Logger) throws {
+    init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
+         names: NameRegistry, logger: Logger) throws {
+        self.names = names
         self.paths = paths
         self.store = store
         self.launcher = launcher
@@ -81,6 +84,7 @@ actor Supervisor {
                 replica.sandbox = sandbox
                 replica.adopted = true
                 watch(key, replica)
+                if case .ready = replica.lifecycle.state { publish(key, replica) }
                 store.record(subject: key.description, kind: "adopted", message: "re-adopted pid \(sandbox.pid)")
                 logger.info("re-adopted \(key) pid \(sandbox.pid)")
             } else if record.lifecycle.pid != nil {
@@ -247,6 +251,10 @@ actor Supervisor {
     /// Drops a replica that is down for good.
     private func forget(_ key: Key, _ replica: Replica, removeState: Bool) {
         replica.timer?.cancel()
+        names.unpublish(job: key.job, index: key.index)
+        if jobs[key.job] == nil && !replicas.keys.contains(where: { $0.job == key.job && $0 != key }) {
+            names.removeFile(key.job)
+        }
         for port in replica.ports.values { allocator.release(port) }
         replicas[key] = nil
         try? store.removeReplica(job: key.job, index: key.index)
@@ -270,8 +278,12 @@ actor Supervisor {
             switch action {
             case .spawn:
                 spawn(key, replica)
-            case .publish, .unpublish:
-                break // names and the service proxy arrive with SPEC §6
+            case .publish:
+                publish(key, replica)
+            case .unpublish:
+                // Synchronous: when this returns, neither names nor the service proxy hand
+                // out the replica any more (SPEC §4 step 1 comes before the notice).
+                names.unpublish(job: key.job, index: key.index)
             case .writeLameduckNotice(let deadline, let reason):
                 writeNotice(key, deadline: deadline, reason: reason)
             case .signal(let number):
@@ -401,6 +413,13 @@ actor Supervisor {
             workdir: spec.workdir, stateDirectory: stateDirectory,
             capabilities: CapabilityPlan(kept: Set(try spec.capabilities.map { try Capability.named($0) })),
             limits: limits, strictLimits: strictLimits)
+    }
+
+    private func publish(_ key: Key, _ replica: Replica) {
+        let declared = replica.lifecycle.job.ports
+        let endpoint = NameEndpoint(name: key.description, host: "127.0.0.1",
+                                    port: declared.first.flatMap { replica.ports[$0] } ?? 0, ports: replica.ports)
+        names.publish(endpoint, job: key.job, index: key.index)
     }
 
     private func writeNotice(_ key: Key, deadline: Timestamp, reason: EvictionReason) {

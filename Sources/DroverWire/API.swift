@@ -156,3 +156,36 @@ public struct ActionResponse: Codable, Equatable, Sendable {
         self.message = message
     }
 }
+
+/// One published replica (SPEC §6).
+public struct NameEndpoint: Codable, Equatable, Hashable, Sendable {
+    /// `web/2`
+    public var name: String
+    public var host: String
+    /// The job's first declared port (the one `resolve` prints and the service proxy uses);
+    /// 0 when the job declares none.
+    public var port: Int
+    /// Every declared port by name.
+    public var ports: [String: Int]
+
+    public init(name: String, host: String, port: Int, ports: [String: Int]) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.ports = ports
+    }
+}
+
+/// GET /v1/names/{job} or /v1/names/{job}/{index} (`?watch=VERSION` waits for a change).
+public struct NameAnswer: Codable, Equatable, Sendable {
+    public var name: String
+    /// Bumped on every change of any name: pass it back as `watch` to wait for the next one.
+    public var version: UInt64
+    public var endpoints: [NameEndpoint]
+
+    public init(name: String, version: UInt64, endpoints: [NameEndpoint]) {
+        self.name = name
+        self.version = version
+        self.endpoints = endpoints
+    }
+}

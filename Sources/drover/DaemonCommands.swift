@@ -37,7 +37,7 @@ func call(_ work: () async throws -> Void) async throws {
 
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
@@ -331,7 +331,7 @@ extension ISO8601DateFormatter {
 extension JSONEncoder {
     static var sortedKeys: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }
@@ -399,5 +399,38 @@ struct Exec: DaemonCommand {
         }
         let status = forwarder.wait(for: sandbox)
         throw ExitCode(status.exitCode)
+    }
+}
+
+struct Resolve: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print where a name is: host:port lines of a job's ready replicas, or of one replica.",
+        discussion: "NAME is a job (web: its ready replicas) or a replica (web/2, 2.web). The port is the job's first declared one; --json lists every port by name.")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "web, web/2 or 2.web") var name: String
+    @Flag(help: "Print JSON (name, version, endpoints with every port).") var json = false
+    @Flag(name: .customLong("watch"), help: "Keep printing the set each time it changes.") var watch = false
+
+    func execute() async throws {
+        let (job, index) = try parseName(name)
+        let path = "/v1/names/\(job)" + (index.map { "/\($0)" } ?? "")
+        try await call {
+            var version: UInt64?
+            repeat {
+                let query = version.map { "?watch=\($0)&timeout=60s" } ?? ""
+                let answer = try await daemon.client.request(.GET, path + query).decode(NameAnswer.self)
+                if answer.version != version {
+                    if json {
+                        try printJSON(answer)
+                    } else {
+                        for endpoint in answer.endpoints { print("\(endpoint.host):\(endpoint.port)") }
+                        if watch { print("") }
+                    }
+                    fflush(nil)
+                }
+                version = answer.version
+            } while watch
+        }
     }
 }
