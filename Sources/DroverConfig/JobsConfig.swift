@@ -43,7 +43,9 @@ internal import Yams
 public enum JobsConfig {
     /// Parses every file (each may hold several YAML documents), validates, applies defaults.
     /// The jobs come in the order written (files in the order given).
-    public static func parse(_ files: [JobsFile]) -> Result<[JobSpec], ConfigErrors> {
+    /// `portRange`: droverd's allocation range (SPEC §9); a service port inside it is refused,
+    /// since a replica could be handed the same port.
+    public static func parse(_ files: [JobsFile], portRange: ClosedRange<Int>? = PortAllocator.defaultRange) -> Result<[JobSpec], ConfigErrors> {
         var errors: [(file: Int, error: ConfigError)] = []
         var jobs: [JobSpec] = []
         var declared: [String: (file: Int, position: Position)] = [:]
@@ -63,7 +65,11 @@ public enum JobsConfig {
                     }
                     declared[name] = (fileIndex, job.namePosition)
                     if let service = job.servicePort {
-                        if let other = servicePorts[service.port] {
+                        if let portRange, portRange.contains(service.port) {
+                            reader.report(KeyPath.root.key("jobs").key(name).key("service").key("port"), at: service.position,
+                                          "port \(service.port) is inside the range droverd allocates replica ports from "
+                                          + "(\(portRange.lowerBound)-\(portRange.upperBound)); choose one outside it")
+                        } else if let other = servicePorts[service.port] {
                             let place = other.file == fileIndex ? "" : "in \(files[other.file].path) "
                             reader.report(KeyPath.root.key("jobs").key(name).key("service").key("port"), at: service.position,
                                           "port \(service.port) is already the service port of job \"\(other.job)\" "

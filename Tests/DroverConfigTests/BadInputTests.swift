@@ -573,6 +573,16 @@ let badInputs: [BadInput] = [
         """, [
             "web.yaml: jobs.web.service: a service forwards to one of the job's ports, and this job has none (declare one with ports: [NAME]) (line 4, col 5)",
         ]),
+    BadInput("service port inside the allocation range", """
+        jobs:
+          web:
+            command: [x]
+            ports: [http]
+            service: {port: 20500}
+
+        """, [
+            "web.yaml: jobs.web.service.port: port 20500 is inside the range droverd allocates replica ports from (20000-32000); choose one outside it (line 5, col 21)",
+        ]),
     BadInput("duplicate service port across files", files: [
         .init(path: "a.yaml", text: "jobs:\n  web:\n    command: [x]\n    ports: [http]\n    service: {port: 8080}\n"),
         .init(path: "b.yaml", text: "jobs:\n  api:\n    command: [x]\n    ports: [http]\n    service: {port: 8080}\n"),
