@@ -309,6 +309,37 @@ struct DaemonTests {
         #expect(try eventually(timeout: 10) { pids.allSatisfy { kill($0, 0) != 0 } }, "--stop-replicas-on-exit stops them")
     }
 
+    // MARK: names
+
+    @Test func resolveFollowsTheReadySetAndWatchersWakeOnChange() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let config = { (count: Int) in
+            "jobs:\n" + self.serving(web, replicas: count, command: [self.testload, "pause"], extra: "    ports: [http, admin]\n    lameduck: {grace: 1s}")
+        }
+        try daemon.apply(config(3))
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 3 })
+        let lines = try daemon.drover(["resolve", web]).stdout.split(separator: "\n").map(String.init)
+        let statuses = try replicas(daemon, web)
+        #expect(lines == statuses.map { "127.0.0.1:\($0.ports["http"]!)" }, "the first declared port of each ready replica")
+        #expect(try daemon.drover(["resolve", "1.\(web)"]).stdout == "127.0.0.1:\(statuses[1].ports["http"]!)\n", "DNS order")
+        let file = (try? String(contentsOfFile: daemon.directory + "/names/\(web)", encoding: .utf8)) ?? ""
+        #expect(file == lines.map { $0 + "\n" }.joined(), "the published file")
+
+        let client = DroverClient(socketPath: daemon.socket)
+        let before = try await client.request(.GET, "/v1/names/\(web)").decode(NameAnswer.self)
+        #expect(before.endpoints.map { $0.ports["admin"] } == statuses.map { $0.ports["admin"] })
+        async let changed = client.request(.GET, "/v1/names/\(web)?watch=\(before.version)&timeout=20s")
+        try await Task.sleep(for: .milliseconds(200))
+        let started = monotonicSeconds()
+        try daemon.apply(config(1))
+        let answer = try await changed.decode(NameAnswer.self)
+        #expect(answer.version > before.version)
+        #expect(monotonicSeconds() - started < 2, "the watcher woke with the change")
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout == "127.0.0.1:\(statuses[0].ports["http"]!)\n" })
+    }
+
     // MARK: exec
 
     @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
