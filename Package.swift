@@ -47,6 +47,15 @@ let package = Package(
             name: "DroverConfig",
             dependencies: ["DroverCore", .product(name: "Yams", package: "Yams")]
         ),
+        // Health probes (http, tcp) with bounded time, on SwiftNIO.
+        .target(
+            name: "DroverHealth",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Types on the wire between droverd and its clients (also the CLI's --json output).
         .target(name: "DroverWire", dependencies: ["DroverCore"]),
         // HTTP/1.1 over droverd's Unix socket, for the CLI and tests (no TLS, no URLSession).
@@ -63,7 +72,7 @@ let package = Package(
         .target(
             name: "DroverDaemon",
             dependencies: [
-                "DroverCore", "DroverLinux", "DroverWire", "DroverConfig",
+                "DroverCore", "DroverLinux", "DroverWire", "DroverConfig", "DroverHealth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +121,15 @@ let package = Package(
         .testTarget(
             name: "DroverDaemonTests",
             dependencies: ["DroverCore", "DroverLinux", "DroverWire", "DroverClient", "DroverTestSupport"]
+        ),
+        .testTarget(
+            name: "DroverHealthTests",
+            dependencies: [
+                "DroverHealth",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),
     ]

@@ -1,4 +1,5 @@
 import DroverCore
+import DroverHealth
 import DroverLinux
 import DroverWire
 import Foundation
@@ -27,6 +28,9 @@ actor Supervisor {
         var generation: UInt64 = 0
         var unenforced: [String] = []
         var adopted = false
+        /// Health checks of the current process (SPEC §1 `health`), and the loop running them.
+        var health: HealthTracker?
+        var healthTask: Task<Void, Never>?
 
         init(lifecycle: ReplicaLifecycle, ports: [String: Int] = [:]) {
             self.lifecycle = lifecycle
@@ -85,6 +89,7 @@ actor Supervisor {
                 replica.adopted = true
                 watch(key, replica)
                 if case .ready = replica.lifecycle.state { publish(key, replica) }
+                startHealthChecks(key, replica)
                 store.record(subject: key.description, kind: "adopted", message: "re-adopted pid \(sandbox.pid)")
                 logger.info("re-adopted \(key) pid \(sandbox.pid)")
             } else if record.lifecycle.pid != nil {
@@ -359,6 +364,7 @@ actor Supervisor {
             watch(key, replica)
             store.record(subject: key.description, kind: "started", message: "pid \(sandbox.pid)")
             apply(replica.lifecycle.handle(.spawned(pid: sandbox.pid, now: .now)), to: key)
+            startHealthChecks(key, replica)
         } catch {
             let message = (error as? LaunchError)?.description ?? "\(error)"
             store.record(subject: key.description, kind: "start-failed", message: message)
@@ -448,6 +454,115 @@ actor Supervisor {
         apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
     }
 
+    // MARK: health
+
+    private func startHealthChecks(_ key: Key, _ replica: Replica) {
+        replica.healthTask?.cancel()
+        let health = replica.lifecycle.job.health
+        guard health.ready != nil || health.live != nil else {
+            replica.health = nil
+            return
+        }
+        replica.health = HealthTracker(health)
+        let generation = replica.generation
+        let started = Timestamp.now
+        replica.healthTask = Task { [weak self] in
+            var lastStart: [HealthTracker.Check: Timestamp] = [:]
+            while !Task.isCancelled {
+                guard let self, let due = await self.nextProbe(key, generation, lastStart, started) else { return }
+                let delay = due.time - .now
+                if delay > .zero { try? await Task.sleep(for: delay) }
+                if Task.isCancelled { return }
+                lastStart[due.check] = .now
+                guard let result = await self.probe(key, generation, due.check) else { return }
+                await self.record(key, generation, due.check, result)
+            }
+        }
+    }
+
+    private func nextProbe(_ key: Key, _ generation: UInt64, _ lastStart: [HealthTracker.Check: Timestamp],
+                           _ started: Timestamp) -> (check: HealthTracker.Check, time: Timestamp)? {
+        guard let replica = replicas[key], replica.generation == generation, let tracker = replica.health else { return nil }
+        var best: (check: HealthTracker.Check, time: Timestamp)?
+        for check in HealthTracker.Check.allCases {
+            // The first probe of a check comes one period after the start.
+            guard let time = tracker.nextProbe(check, after: lastStart[check] ?? started) else { continue }
+            if best == nil || time < best!.time { best = (check, time) }
+        }
+        return best
+    }
+
+    /// Runs one probe. The network probes await off the actor; an exec probe runs inside the
+    /// replica like `drover exec`.
+    private func probe(_ key: Key, _ generation: UInt64, _ check: HealthTracker.Check) async -> ProbeResult? {
+        guard let replica = replicas[key], replica.generation == generation, let sandbox = replica.sandbox,
+              let spec = check == .ready ? replica.lifecycle.job.health.ready : replica.lifecycle.job.health.live
+        else { return nil }
+        switch spec.probe {
+        case .http(let path, let port):
+            guard let number = replica.ports[port] else { return ProbeResult(passed: false, message: "no port \(port)") }
+            return await HealthProbe.http(port: number, path: path, timeout: spec.timeout)
+        case .tcp(let port):
+            guard let number = replica.ports[port] else { return ProbeResult(passed: false, message: "no port \(port)") }
+            return await HealthProbe.tcp(port: number, timeout: spec.timeout)
+        case .exec(let command):
+            return await execProbe(key, replica, sandbox: sandbox, command: command, timeout: spec.timeout)
+        }
+    }
+
+    private func execProbe(_ key: Key, _ replica: Replica, sandbox: Sandbox, command: [String], timeout: Duration) async -> ProbeResult {
+        let job = replica.lifecycle.job
+        var environment = job.environment
+        environment["DROVER_NAME"] = key.description
+        environment["DROVER_STATE_DIR"] = paths.stateDirectory(key)
+        for (name, port) in replica.ports { environment["PORT_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = String(port) }
+        let checker: Sandbox
+        do {
+            let spec = SandboxSpec(command: command, environment: environment, user: try UserSpec.parse(job.user),
+                                   workdir: job.workdir,
+                                   capabilities: CapabilityPlan(kept: Set(try job.capabilities.map { try Capability.named($0) })))
+            checker = try launcher.exec(spec, inside: sandbox.pid, cgroupPath: leafPath(key), stdio: (devNull, devNull, devNull))
+        } catch {
+            return ProbeResult(passed: false, message: "exec: \(error)")
+        }
+        // Waiting blocks in poll(2): off the actor, on a thread of its own.
+        let status = await Task.detached { () -> ExitStatus? in
+            let deadline = monotonicMilliseconds() + Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            while true {
+                if let status = checker.poll() { return status }
+                let left = deadline - monotonicMilliseconds()
+                if left <= 0 { return nil }
+                var pfd = pollfd(fd: checker.pidfd, events: Int16(POLLIN), revents: 0)
+                _ = Glibc.poll(&pfd, 1, Int32(min(left, 1000)))
+            }
+        }.value
+        guard let status else {
+            try? checker.signal(SIGKILL)
+            _ = checker.wait()
+            return ProbeResult(passed: false, message: "timeout after \(timeout)")
+        }
+        return ProbeResult(passed: status == .exited(0), message: status.description)
+    }
+
+    private func record(_ key: Key, _ generation: UInt64, _ check: HealthTracker.Check, _ result: ProbeResult) {
+        guard let replica = replicas[key], replica.generation == generation, replica.health != nil else { return }
+        let event = replica.health!.record(check, passed: result.passed, message: result.message, at: .now)
+        switch event {
+        case .becameReady?:
+            store.record(subject: key.description, kind: "ready", message: "\(check) check passed: \(result.message)")
+            apply(replica.lifecycle.handle(.becameReady(now: .now)), to: key)
+        case .becameUnready?:
+            store.record(subject: key.description, kind: "unready", message: "\(check) check failing: \(result.message)")
+            apply(replica.lifecycle.handle(.becameUnready(now: .now)), to: key)
+        case .livenessFailed?:
+            store.record(subject: key.description, kind: "unhealthy", message: "live check failed: \(result.message)")
+            replica.healthTask?.cancel()
+            apply(replica.lifecycle.handle(.evictRequested(.unhealthy, grace: replica.lifecycle.job.lameduck.grace, now: .now)), to: key)
+        case nil:
+            break
+        }
+    }
+
     // MARK: exits
 
     private func watch(_ key: Key, _ replica: Replica) {
@@ -465,6 +580,8 @@ actor Supervisor {
     private func processExited(token: UInt64) {
         guard let key = tokens.removeValue(forKey: token), let replica = replicas[key], let sandbox = replica.sandbox else { return }
         monitor?.unwatch(pidfd: sandbox.pidfd)
+        replica.healthTask?.cancel()
+        replica.healthTask = nil
         let reason = exitReason(key, replica, statusFromFile: replica.adopted)
         try? sandbox.cleanup()
         replica.sandbox = nil
@@ -568,7 +685,17 @@ actor Supervisor {
             unenforced: replica.unenforced,
             cgroup: replica.sandbox == nil ? nil : leafPath(key),
             stateDirectory: paths.stateDirectory(key),
-            logFile: paths.logFile(key))
+            logFile: paths.logFile(key),
+            checks: replica.health.map { tracker in
+                HealthTracker.Check.allCases.compactMap { check in
+                    tracker[check].map { state in
+                        CheckStatus(check: check.rawValue, verdict: state.verdict.rawValue,
+                                    consecutiveFailures: state.consecutiveFailures,
+                                    lastAt: state.lastResult.map { rfc3339($0.at.date) },
+                                    lastMessage: state.lastResult?.message, lastPassed: state.lastResult?.passed)
+                    }
+                }
+            })
     }
 
     private func describe(_ record: ExitRecord) -> String {
@@ -606,6 +733,12 @@ struct DaemonPaths: Sendable {
     func lameduckFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/lameduck" }
     func statusFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/status" }
     func logFile(_ key: Supervisor.Key) -> String { "\(root)/logs/\(key.job)/\(key.index).log" }
+}
+
+func monotonicMilliseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
 }
 
 extension Timestamp {

@@ -84,11 +84,13 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var cgroup: String?
     public var stateDirectory: String
     public var logFile: String
+    /// The health checks' state and last results (`inspect`).
+    public var checks: [CheckStatus]?
 
     public init(name: String, job: String, index: Int, state: String, reason: String? = nil, pid: Int32? = nil,
                 ports: [String: Int] = [:], restarts: Int = 0, startedAt: String? = nil, nextAttempt: String? = nil,
                 lastExit: String? = nil, cpuSeconds: Double? = nil, memoryBytes: UInt64? = nil, unenforced: [String] = [],
-                cgroup: String? = nil, stateDirectory: String, logFile: String) {
+                cgroup: String? = nil, stateDirectory: String, logFile: String, checks: [CheckStatus]? = nil) {
         self.name = name
         self.job = job
         self.index = index
@@ -106,6 +108,30 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
         self.cgroup = cgroup
         self.stateDirectory = stateDirectory
         self.logFile = logFile
+        self.checks = checks
+    }
+}
+
+/// One health check of a replica.
+public struct CheckStatus: Codable, Equatable, Sendable {
+    /// `ready` or `live`
+    public var check: String
+    /// `not-yet-passed`, `passing`, `failing`
+    public var verdict: String
+    public var consecutiveFailures: Int
+    /// RFC 3339 time and message of the last probe: `HTTP 200`, `connect: connection refused`,
+    /// `timeout after 1s`, `exit code 1`.
+    public var lastAt: String?
+    public var lastMessage: String?
+    public var lastPassed: Bool?
+
+    public init(check: String, verdict: String, consecutiveFailures: Int, lastAt: String?, lastMessage: String?, lastPassed: Bool?) {
+        self.check = check
+        self.verdict = verdict
+        self.consecutiveFailures = consecutiveFailures
+        self.lastAt = lastAt
+        self.lastMessage = lastMessage
+        self.lastPassed = lastPassed
     }
 }
 

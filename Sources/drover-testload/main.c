@@ -266,6 +266,38 @@ static void cmd_listen(const char *port_text) {
     say("listening=%s", value);
 }
 
+// A tiny HTTP server on the port in env PORT_VAR: 200 while $DROVER_STATE_DIR/healthy exists,
+// 503 otherwise; one connection at a time. For health-check tests.
+static void cmd_serve(const char *port_variable) {
+    const char *value = getenv(port_variable);
+    const char *state = getenv("DROVER_STATE_DIR");
+    if (!value || !state) { say("serve=missing-env"); exit(1); }
+    char flag[4096];
+    snprintf(flag, sizeof flag, "%s/healthy", state);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(value)),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0) {
+        say("serve=%s", errno_name(errno));
+        exit(1);
+    }
+    say("serving=%s", value);
+    for (;;) {
+        int client = accept(fd, NULL, NULL);
+        if (client < 0) continue;
+        char request[2048];
+        ssize_t ignored = read(client, request, sizeof request);
+        (void)ignored;
+        const char *answer = access(flag, F_OK) == 0
+            ? "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+            : "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nsick\n";
+        ignored = write(client, answer, strlen(answer));
+        close(client);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: drover-testload COMMAND [ARG]\n");
@@ -295,6 +327,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "alloc")) { cmd_alloc(arg ? atoll(arg) : 1 << 20); return 0; }
     if (!strcmp(cmd, "spin")) { cmd_spin(arg ? atof(arg) : 1.0); return 0; }
     if (!strcmp(cmd, "spin-many")) { cmd_spin_many(arg ? atoi(arg) : 2, argc > 3 ? atof(argv[3]) : 1.0); return 0; }
+    if (!strcmp(cmd, "serve")) { cmd_serve(arg ? arg : "PORT_HTTP"); return 0; }
     if (!strcmp(cmd, "listen")) { cmd_listen(arg ? arg : "0"); return 0; }
     if (!strcmp(cmd, "write-tmp") && arg) {
         char path[4096];

@@ -340,6 +340,53 @@ struct DaemonTests {
         #expect(try eventually { try daemon.drover(["resolve", web]).stdout == "127.0.0.1:\(statuses[0].ports["http"]!)\n" })
     }
 
+    // MARK: health
+
+    @Test func readyCheckDecidesWhoIsPublished() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
+                ports: [http]
+                health:
+                  ready: {http: /healthz, port: http, period: 100ms, timeout: 1s, failures: 2}
+            """))
+        #expect(try eventually { try replicas(daemon, web).allSatisfy { $0.checks?.first?.lastMessage == "HTTP 503" } && replicas(daemon, web).count == 2 })
+        #expect(try replicas(daemon, web).allSatisfy { $0.state == "running" }, "not ready while the check fails")
+        #expect(try daemon.drover(["resolve", web]).stdout == "", "nobody published")
+
+        let flag = daemon.stateDirectory + "/state/\(web)/1/healthy"
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        let port = try #require(try replicas(daemon, web)[1].ports["http"])
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout == "127.0.0.1:\(port)\n" }, "the passing one appears")
+        #expect(try replicas(daemon, web).map(\.state) == ["running", "ready"])
+        let inspect = try daemon.drover(["inspect", "\(web)/1", "--json"])
+        let status = try JSONDecoder().decode(ReplicaStatus.self, from: Data(inspect.stdout.utf8))
+        #expect(status.checks?.first?.check == "ready" && status.checks?.first?.verdict == "passing" && status.checks?.first?.lastMessage == "HTTP 200")
+
+        unlink(flag)
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout == "" }, "a failing replica is unpublished")
+        #expect(try replicas(daemon, web)[1].state == "running")
+    }
+
+    @Test func livenessFailuresReplaceTheReplica() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("zombie")
+        // Listens on http, but the live check probes admin, where nothing listens.
+        try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: [testload, "serve", "PORT_HTTP"], extra: """
+                ports: [http, admin]
+                lameduck: {grace: 1s}
+                restart: {backoff: {initial: 100ms, jitter: 0}}
+                health:
+                  live: {tcp: admin, period: 100ms, timeout: 1s, failures: 2}
+            """))
+        #expect(try eventually { (try replicas(daemon, job).first?.lastExit ?? "").contains("health") }, "replaced for health")
+        #expect(try eventually { try replicas(daemon, job).first?.pid != nil }, "and started again")
+        let events = try daemon.drover(["events"]).stdout
+        #expect(events.contains("unhealthy") && events.contains("live check failed: connect"), "\(events)")
+    }
+
     // MARK: exec
 
     @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
