@@ -68,6 +68,38 @@ struct APIServer {
                 return try encode(ActionResponse(job: name, action: "delete", message: "job \(name) deleted"))
             }
         }
+        v1.post("evict") { request, context in
+            try await mutation(request, context) { body in
+                let evict = try decode(EvictRequest.self, body)
+                let grace = try evict.grace.map { text throws -> Duration in
+                    do { return try Quantity.duration(text) } catch {
+                        throw APIError(.badRequest, ErrorBody(error: "bad grace", detail: "grace \(error)"))
+                    }
+                }
+                let (job, index) = try parseReplicaName(evict.name)
+                return try encode(EvictResponse(evicted: try await supervisor.evict(job: job, index: index, grace: grace, note: evict.reason)))
+            }
+        }
+        v1.post("drain") { request, context in
+            try await mutation(request, context) { body in
+                let drain = body.isEmpty ? DrainRequest() : try decode(DrainRequest.self, body)
+                let grace = try drain.grace.map { text throws -> Duration in
+                    do { return try Quantity.duration(text) } catch {
+                        throw APIError(.badRequest, ErrorBody(error: "bad grace", detail: "grace \(error)"))
+                    }
+                }
+                return try encode(EvictResponse(evicted: try await supervisor.drain(grace: grace)))
+            }
+        }
+        v1.post("undrain") { request, context in
+            try await mutation(request, context) { _ in
+                try await supervisor.undrain()
+                return try encode(HostStatus(drained: false))
+            }
+        }
+        v1.get("host") { _, _ in
+            try json(HostStatus(drained: await supervisor.drained))
+        }
         v1.get("replicas/:job/:index") { _, context in
             let key = try replicaKey(context)
             guard let replica = await supervisor.replicaStatus(key) else {
@@ -185,6 +217,19 @@ private func replicaKey(_ context: DroverRequestContext) throws -> Supervisor.Ke
         throw APIError(.badRequest, ErrorBody(error: "bad replica name", detail: "\"\(job)/\(indexText)\": the index must be a number"))
     }
     return Supervisor.Key(job: job, index: index)
+}
+
+/// `web/2`, `2.web` or `web`.
+private func parseReplicaName(_ name: String) throws -> (job: String, index: Int?) {
+    if let slash = name.firstIndex(of: "/") {
+        guard let index = Int(name[name.index(after: slash)...]), index >= 0 else {
+            throw APIError(.badRequest, ErrorBody(error: "bad replica name", detail: "\"\(name)\": expected JOB/INDEX such as web/2, or JOB"))
+        }
+        return (String(name[..<slash]), index)
+    }
+    let parts = name.split(separator: ".", maxSplits: 1)
+    if parts.count == 2, let index = Int(parts[0]) { return (String(parts[1]), index) }
+    return (name, nil)
 }
 
 private func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {

@@ -46,6 +46,12 @@ final class Store: @unchecked Sendable {
                 t.column("body", .blob).notNull()
             }
         }
+        migrator.registerMigration("v2: settings") { db in
+            try db.create(table: "setting") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 
@@ -95,6 +101,19 @@ final class Store: @unchecked Sendable {
     func deleteJob(_ job: String) throws {
         try database.write { db in
             try db.execute(sql: "DELETE FROM job WHERE name = ?", arguments: [job])
+        }
+    }
+
+    func drained() throws -> Bool {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'drained'") == "1"
+        }
+    }
+
+    func setDrained(_ drained: Bool) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO setting (name, value) VALUES ('drained', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                           arguments: [drained ? "1" : "0"])
         }
     }
 

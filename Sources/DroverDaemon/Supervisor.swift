@@ -31,6 +31,8 @@ actor Supervisor {
         /// Health checks of the current process (SPEC §1 `health`), and the loop running them.
         var health: HealthTracker?
         var healthTask: Task<Void, Never>?
+        /// The text of a manual eviction (`drover evict --reason`), for the notice file.
+        var evictionNote: String?
 
         init(lifecycle: ReplicaLifecycle, ports: [String: Int] = [:]) {
             self.lifecycle = lifecycle
@@ -48,6 +50,8 @@ actor Supervisor {
     private var monitor: ProcessMonitor?
     private var jobs: [String: Store.StoredJob] = [:]
     private var failedJobs: [String: String] = [:]
+    /// `drover drain`: everything evicted, nothing starts until `drover undrain`.
+    private(set) var drained = false
     private var replicas: [Key: Replica] = [:]
     private var allocator: PortAllocator
     private var tokens: [UInt64: Key] = [:]
@@ -77,6 +81,7 @@ actor Supervisor {
         }
         self.monitor = monitor
         jobs = try store.jobs()
+        drained = try store.drained()
         let records = try store.replicas()
         for record in records {
             let key = Key(job: record.job, index: record.index)
@@ -184,8 +189,56 @@ actor Supervisor {
         reconcile()
     }
 
+    // MARK: evictions (SPEC §4)
+
+    /// `drover evict NAME`: the lameduck protocol with reason `manual` (a serving replica is
+    /// replaced at the same index). A job name evicts each of its replicas.
+    func evict(job: String, index: Int?, grace: Duration?, note: String?) throws -> [String] {
+        guard jobs[job] != nil else { throw DaemonError.notFound("no job named \"\(job)\"") }
+        let keys = replicas.keys.filter { $0.job == job && (index == nil || $0.index == index) }.sorted()
+        if let index, keys.isEmpty { throw DaemonError.notFound("no replica \(job)/\(index)") }
+        var evicted: [String] = []
+        for key in keys {
+            guard let replica = replicas[key], replica.sandbox != nil else { continue }
+            replica.evictionNote = note
+            let grace = grace ?? replica.lifecycle.job.lameduck.grace
+            store.record(subject: key.description, kind: "evicting", message: "manual, grace \(seconds(grace))" + (note.map { ": \($0)" } ?? ""))
+            apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now)), to: key)
+            evicted.append(key.description)
+        }
+        return evicted
+    }
+
+    /// `drover drain`: evict everything, lowest priority first, and start nothing until
+    /// `undrain`.
+    func drain(grace: Duration?) throws -> [String] {
+        drained = true
+        try store.setDrained(true)
+        store.record(subject: "droverd", kind: "drain", message: "draining every replica")
+        let order = replicas.keys.sorted { a, b in
+            let pa = replicas[a]!.lifecycle.job.priority, pb = replicas[b]!.lifecycle.job.priority
+            return pa != pb ? pa < pb : a < b
+        }
+        var evicted: [String] = []
+        for key in order {
+            guard let replica = replicas[key] else { continue }
+            let grace = grace ?? replica.lifecycle.job.lameduck.grace
+            if replica.sandbox != nil { evicted.append(key.description) }
+            apply(replica.lifecycle.handle(.evictRequested(.drain, grace: grace, now: .now)), to: key)
+        }
+        return evicted
+    }
+
+    func undrain() throws {
+        drained = false
+        try store.setDrained(false)
+        store.record(subject: "droverd", kind: "undrain", message: "starting replicas again")
+        reconcile()
+    }
+
     /// Desired vs actual: start what is missing, stop what is not wanted, replace what changed.
     private func reconcile() {
+        if drained { return }
         for (name, job) in jobs {
             let spec = job.spec
             let wanted = job.stopped || failedJobs[name] != nil ? 0 : spec.replicas
@@ -206,7 +259,7 @@ actor Supervisor {
                     replica.lifecycle.job = spec
                 }
                 switch replica.lifecycle.state {
-                case .pending(.waitingForResources), .exited(.evicted):
+                case .pending(.waitingForResources), .exited(.evicted), .pending(.draining):
                     // Replaced after an update, or scaled back up / started again.
                     apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
                 default:
@@ -233,6 +286,10 @@ actor Supervisor {
     private func startNew(_ key: Key, spec: JobSpec) {
         let replica = Replica(lifecycle: ReplicaLifecycle(job: spec, index: key.index))
         replicas[key] = replica
+        if drained {
+            persist(key, replica)
+            return
+        }
         apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
     }
 
@@ -323,7 +380,7 @@ actor Supervisor {
     }
 
     private func isWanted(_ key: Key) -> Bool {
-        guard let job = jobs[key.job], !job.stopped, failedJobs[key.job] == nil else { return false }
+        guard !drained, let job = jobs[key.job], !job.stopped, failedJobs[key.job] == nil else { return false }
         return key.index < job.spec.replicas
     }
 
@@ -429,7 +486,8 @@ actor Supervisor {
     }
 
     private func writeNotice(_ key: Key, deadline: Timestamp, reason: EvictionReason) {
-        let text = "deadline: \(rfc3339(deadline.date))\nreason: \(reason.rawValue)\n"
+        var text = "deadline: \(rfc3339(deadline.date))\nreason: \(reason.rawValue)\n"
+        if let note = replicas[key]?.evictionNote { text += "message: \(note)\n" }
         let path = paths.lameduckFile(key)
         let temporary = path + ".new"
         // Atomically: a replica polling for the file never reads half of it.
@@ -670,7 +728,7 @@ actor Supervisor {
         switch lifecycle.state {
         case .pending(.waitingForResources): reason = "waiting for resources"
         case .pending(.backingOff(let until)): reason = "backing off until \(rfc3339(until.date))"
-        case .pending(.draining): reason = "draining"
+        case .pending(.draining): reason = "drained: waits for drover undrain"
         case .crashlooping: reason = lifecycle.lastExit.map { "last exit: \($0.reason)" }
         default: reason = nil
         }

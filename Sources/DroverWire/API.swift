@@ -215,3 +215,36 @@ public struct NameAnswer: Codable, Equatable, Sendable {
         self.endpoints = endpoints
     }
 }
+
+/// POST /v1/evict: the lameduck protocol for one replica (`web/2`) or each of a job's.
+public struct EvictRequest: Codable, Equatable, Sendable {
+    public var name: String
+    /// `30s`; the job's `lameduck.grace` when absent.
+    public var grace: String?
+    /// Free text, written into the notice file and the events.
+    public var reason: String?
+    public init(name: String, grace: String? = nil, reason: String? = nil) {
+        self.name = name
+        self.grace = grace
+        self.reason = reason
+    }
+}
+
+/// POST /v1/drain
+public struct DrainRequest: Codable, Equatable, Sendable {
+    public var grace: String?
+    public init(grace: String? = nil) { self.grace = grace }
+}
+
+/// The answer to evict and drain: the replicas that were sent a notice.
+public struct EvictResponse: Codable, Equatable, Sendable {
+    public var evicted: [String]
+    public init(evicted: [String]) { self.evicted = evicted }
+}
+
+/// GET /v1/host: the host-wide state.
+public struct HostStatus: Codable, Equatable, Sendable {
+    /// `drover drain` is in force: nothing starts until `drover undrain`.
+    public var drained: Bool
+    public init(drained: Bool) { self.drained = drained }
+}

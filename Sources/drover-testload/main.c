@@ -266,6 +266,52 @@ static void cmd_listen(const char *port_text) {
     say("listening=%s", value);
 }
 
+static volatile sig_atomic_t got_term = 0;
+static void note_term(int sig) { (void)sig; got_term = 1; }
+
+// The polite replica (SPEC §4): on SIGTERM it reports what it could see at that moment (the
+// notice file, and whether the published names file still lists its port), "finishes its
+// in-flight work" (200 ms) and exits 0.
+static void cmd_lameduck(const char *names_file) {
+    signal(SIGTERM, note_term);
+    say("ready=1");
+    while (!got_term) pause();
+    const char *notice = getenv("DROVER_LAMEDUCK_FILE");
+    char text[512] = "";
+    FILE *f = notice ? fopen(notice, "r") : NULL;
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+        for (char *c = text; *c; c++) if (*c == '\n') *c = ' ';
+    }
+    say("notice_at_signal=%s", f ? "yes" : "no");
+    say("notice=%s", text);
+    const char *port = getenv("PORT_HTTP");
+    char needle[64] = "", names[4096] = "";
+    if (port) snprintf(needle, sizeof needle, "127.0.0.1:%s\n", port);
+    FILE *n = names_file ? fopen(names_file, "r") : NULL;
+    if (n) {
+        size_t len = fread(names, 1, sizeof names - 1, n);
+        names[len] = 0;
+        fclose(n);
+    }
+    say("listed_at_signal=%s", port && strstr(names, needle) ? "yes" : "no");
+    sleep_ms(200);
+    say("drained=1");
+    exit(0);
+}
+
+// Ignores SIGTERM and forks children that do too: only the deadline's cgroup.kill ends it.
+static void cmd_stubborn(int children) {
+    signal(SIGTERM, SIG_IGN);
+    for (int i = 0; i < children; i++) {
+        if (fork() == 0) { for (;;) pause(); }
+    }
+    say("ready=1");
+    for (;;) pause();
+}
+
 // A tiny HTTP server on the port in env PORT_VAR: 200 while $DROVER_STATE_DIR/healthy exists,
 // 503 otherwise; one connection at a time. For health-check tests.
 static void cmd_serve(const char *port_variable) {
@@ -327,6 +373,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "alloc")) { cmd_alloc(arg ? atoll(arg) : 1 << 20); return 0; }
     if (!strcmp(cmd, "spin")) { cmd_spin(arg ? atof(arg) : 1.0); return 0; }
     if (!strcmp(cmd, "spin-many")) { cmd_spin_many(arg ? atoi(arg) : 2, argc > 3 ? atof(argv[3]) : 1.0); return 0; }
+    if (!strcmp(cmd, "lameduck")) { cmd_lameduck(arg); return 0; }
+    if (!strcmp(cmd, "stubborn")) { cmd_stubborn(arg ? atoi(arg) : 3); return 0; }
     if (!strcmp(cmd, "serve")) { cmd_serve(arg ? arg : "PORT_HTTP"); return 0; }
     if (!strcmp(cmd, "listen")) { cmd_listen(arg ? arg : "0"); return 0; }
     if (!strcmp(cmd, "write-tmp") && arg) {

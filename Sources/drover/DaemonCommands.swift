@@ -131,6 +131,9 @@ struct Ps: DaemonCommand {
                 }
             }
             printTable(rows)
+            if let host = try? await daemon.client.request(.GET, "/v1/host").decode(HostStatus.self), host.drained {
+                print("droverd is drained: nothing starts until `drover undrain`")
+            }
             for job in jobs where job.reason != nil {
                 print("\(job.name): \(job.state): \(job.reason!)")
             }
@@ -431,6 +434,68 @@ struct Resolve: DaemonCommand {
                 }
                 version = answer.version
             } while watch
+        }
+    }
+}
+
+struct Evict: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evict a replica (web/2) or each replica of a job: lameduck notice, grace, then kill.",
+        discussion: """
+            SPEC §4: the replica leaves names and the service proxy, DROVER_LAMEDUCK_FILE is \
+            written (deadline, reason) and the job's lameduck signal sent; at the deadline its \
+            whole cgroup is killed. A serving replica is replaced at the same index. Returns once \
+            the notices are out; `drover events -f` shows the outcome (graceful or killed).
+            """)
+
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "web/2, 2.web or web") var name: String
+    @Option(help: ArgumentHelp("Grace period, e.g. 10s (default: the job's lameduck.grace).", valueName: "duration")) var grace: String?
+    @Option(help: ArgumentHelp("Why, written into the notice file and the events.", valueName: "text")) var reason: String?
+
+    func validate() throws {
+        _ = try parseName(name)
+        if let grace { do { _ = try Quantity.duration(grace) } catch { throw ValidationError("--grace \(error)") } }
+    }
+
+    func execute() async throws {
+        try await call {
+            let answer = try await daemon.client.request(.POST, "/v1/evict", json: EvictRequest(name: name, grace: grace, reason: reason),
+                                                         requestID: UUID().uuidString).decode(EvictResponse.self)
+            if answer.evicted.isEmpty { print("nothing to evict: no running replica of \(name)") }
+            for replica in answer.evicted { print("\(replica) evicted") }
+        }
+    }
+}
+
+struct Drain: DaemonCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evict every replica (lowest priority first) and start nothing until undrain.")
+
+    @OptionGroup var daemon: DaemonOptions
+    @Option(help: ArgumentHelp("Grace period for every replica (default: each job's).", valueName: "duration")) var grace: String?
+
+    func validate() throws {
+        if let grace { do { _ = try Quantity.duration(grace) } catch { throw ValidationError("--grace \(error)") } }
+    }
+
+    func execute() async throws {
+        try await call {
+            let answer = try await daemon.client.request(.POST, "/v1/drain", json: DrainRequest(grace: grace),
+                                                         requestID: UUID().uuidString).decode(EvictResponse.self)
+            print("drained: \(answer.evicted.count) replicas evicted; nothing starts until `drover undrain`")
+        }
+    }
+}
+
+struct Undrain: DaemonCommand {
+    static let configuration = CommandConfiguration(abstract: "End a drain: every job comes back to its declared count.")
+    @OptionGroup var daemon: DaemonOptions
+
+    func execute() async throws {
+        try await call {
+            _ = try await daemon.client.request(.POST, "/v1/undrain", requestID: UUID().uuidString).decode(HostStatus.self)
+            print("undrained")
         }
     }
 }

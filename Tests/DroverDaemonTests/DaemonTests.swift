@@ -387,6 +387,91 @@ struct DaemonTests {
         #expect(events.contains("unhealthy") && events.contains("live check failed: connect"), "\(events)")
     }
 
+    // MARK: eviction (SPEC §4)
+
+    @Test func aPoliteReplicaIsUnpublishedNoticedAndLeavesGracefully() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("polite")
+        let namesFile = daemon.directory + "/names/\(web)"
+        try daemon.apply("jobs:\n" + serving(web, replicas: 1, command: [testload, "lameduck", namesFile], extra: """
+                ports: [http]
+                lameduck: {grace: 10s}
+            """))
+        #expect(try eventually { try replicas(daemon, web).first?.state == "ready" })
+        let first = try #require(try replicas(daemon, web).first)
+        let noticePath = daemon.stateDirectory + "/run/\(web)/0/lameduck"
+        // Watch from outside while the eviction runs: the notice must never exist while the
+        // name still lists the replica.
+        let watcher = OrderWatcher(namesFile: namesFile, needle: "127.0.0.1:\(first.ports["http"]!)\n", noticeFile: noticePath)
+        watcher.start()
+        let evict = try daemon.drover(["evict", "\(web)/0", "--reason", "kernel upgrade"])
+        #expect(evict.code == 0 && evict.stdout.contains("\(web)/0 evicted"), "\(evict.stderr)")
+        #expect(try eventually { (try replicas(daemon, web).first?.lastExit ?? "").contains("graceful") })
+        let violations = watcher.stop()
+        #expect(violations == 0, "the notice file existed while the name still listed the replica (\(violations) times)")
+        let logs = try daemon.drover(["logs", "\(web)/0"]).stdout
+        let said = keyValues(logs)
+        #expect(said["notice_at_signal"] == "yes", "the notice came before the signal: \(logs)")
+        #expect(said["listed_at_signal"] == "no", "unpublished before the signal: \(logs)")
+        #expect(said["notice"]?.contains("reason: manual") == true && said["notice"]?.contains("message: kernel upgrade") == true, "\(logs)")
+        #expect(said["notice"]?.contains("deadline: 20") == true, "an RFC 3339 deadline: \(logs)")
+        #expect(said["drained"] == "1", "it finished its in-flight work")
+        let lastExit = try #require(try replicas(daemon, web).first?.lastExit)
+        #expect(lastExit.contains("evicted(manual): graceful, exit code 0 after 0.2"), "recorded graceful with its drain time: \(lastExit)")
+        #expect(try eventually { try replicas(daemon, web).first.map { $0.state == "ready" && $0.pid != first.pid } == true },
+                "replaced at the same index")
+        let events = try daemon.drover(["events"]).stdout
+        #expect(events.contains("\(web)/0  evicting  manual, grace 10.000s: kernel upgrade"), "\(events)")
+        #expect(events.contains("\(web)/0  exited  evicted(manual): graceful"), "\(events)")
+    }
+
+    @Test func aReplicaIgnoringTheNoticeIsKilledAtTheDeadlineWithItsChildren() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("stubborn")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: [testload, "stubborn", "4"], extra: "    lameduck: {grace: 500ms}"))
+        #expect(try eventually { try replicas(daemon, job).first?.state == "ready" })
+        let cgroup = try #require(try replicas(daemon, job).first?.cgroup)
+        let members = try CgroupLeaf(existing: cgroup).processIDs
+        #expect(members.count == 6, "drover-init, the workload and 4 children: \(members)")
+        try daemon.drover(["evict", "\(job)/0"])
+        #expect(try eventually { (try replicas(daemon, job).first?.lastExit ?? "").contains("killed at the deadline") })
+        #expect(members.allSatisfy { kill($0, 0) != 0 }, "no survivor in its cgroup")
+        let lastExit = try #require(try replicas(daemon, job).first?.lastExit)
+        #expect(lastExit.contains("evicted(manual): killed at the deadline, 0.5"), "\(lastExit)")
+    }
+
+    @Test func drainEvictsBatchFirstAndUndrainBringsEverythingBack() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web"), crunch = daemon.job("crunch")
+        try daemon.apply("""
+            jobs:
+            \(serving(web, replicas: 2, command: [testload, "pause"], extra: "    lameduck: {grace: 1s}"))
+              \(crunch):
+                kind: batch
+                replicas: 2
+                command: ["\(testload)", "pause"]
+                lameduck: {grace: 1s}
+            """)
+        #expect(try eventually { try jobs(daemon).flatMap(\.replicas).filter { $0.pid != nil }.count == 4 })
+        let drain = try daemon.drover(["drain"])
+        #expect(drain.code == 0 && drain.stdout.contains("4 replicas evicted"), "\(drain.stdout) \(drain.stderr)")
+        #expect(try eventually { try jobs(daemon).flatMap(\.replicas).allSatisfy { $0.pid == nil } })
+        usleep(500_000)
+        #expect(try jobs(daemon).flatMap(\.replicas).allSatisfy { $0.pid == nil && $0.state == "pending" }, "nothing restarts while drained")
+        #expect(try daemon.drover(["ps"]).stdout.contains("droverd is drained"))
+        let events = try daemon.drover(["events", "--json"]).stdout.split(separator: "\n")
+            .compactMap { try? JSONDecoder().decode(Event.self, from: Data($0.utf8)) }
+            .filter { $0.kind == "exited" && $0.message.contains("evicted(drain)") }
+        #expect(events.count == 4)
+        #expect(events.prefix(2).allSatisfy { $0.subject.hasPrefix(crunch) } && events.suffix(2).allSatisfy { $0.subject.hasPrefix(web) },
+                "batch before production: \(events.map(\.subject))")
+        #expect(try daemon.drover(["undrain"]).code == 0)
+        #expect(try eventually { try jobs(daemon).flatMap(\.replicas).filter { $0.pid != nil }.count == 4 }, "every job back to its count")
+    }
+
     // MARK: exec
 
     @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
@@ -479,6 +564,42 @@ struct DaemonTests {
         let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
         #expect(result.code == 3)
         #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
+    }
+}
+
+/// Polls a names file and a notice file from its own thread; counts the moments the notice
+/// existed while the names file still listed the replica.
+final class OrderWatcher: @unchecked Sendable {
+    let namesFile: String, needle: String, noticeFile: String
+    private var running = true
+    private var violations = 0
+    private var thread: Thread?
+
+    init(namesFile: String, needle: String, noticeFile: String) {
+        self.namesFile = namesFile
+        self.needle = needle
+        self.noticeFile = noticeFile
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            while running {
+                // Notice first: if it exists now and the name is listed after it, the name
+                // was listed while the notice existed.
+                let notice = FileManager.default.fileExists(atPath: noticeFile)
+                let listed = ((try? String(contentsOfFile: namesFile, encoding: .utf8)) ?? "").contains(needle)
+                if notice && listed { violations += 1 }
+                usleep(200)
+            }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() -> Int {
+        running = false
+        usleep(5_000)
+        return violations
     }
 }
 
