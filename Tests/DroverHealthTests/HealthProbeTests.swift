@@ -40,7 +40,9 @@ import Testing
     }
 
     @Test func failsWhenRefused() async throws {
-        let port = try await closedPort()
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         let result = await HealthProbe.http(port: port, path: "/healthz", timeout: .seconds(2))
         #expect(result == ProbeResult(passed: false, message: "connect: connection refused"))
     }
@@ -112,7 +114,9 @@ import Testing
     }
 
     @Test func failsWhenRefused() async throws {
-        let port = try await closedPort()
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         #expect(await HealthProbe.tcp(port: port, timeout: .seconds(2))
             == ProbeResult(passed: false, message: "connect: connection refused"))
     }

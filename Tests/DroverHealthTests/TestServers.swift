@@ -113,11 +113,35 @@ private final class AnswerHandler: ChannelInboundHandler {
 }
 
 /// A port nothing listens on: bound by the kernel's choice, then closed.
-func closedPort() async throws -> Int {
-    let server = try await TestHTTPServer.start(.close)
-    let port = server.port
-    await server.stop()
-    return port
+/// A port nothing listens on, held (bound, never listening) for as long as the value lives:
+/// a connect is refused, and no test running in parallel can take the port meanwhile (a port
+/// merely closed again could be handed to the next bind(0)).
+final class ClosedPort {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            let error = IOError(errnoCode: errno, reason: "bind")
+            close(descriptor)
+            throw error
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
 }
 
 /// A listening socket that never accepts, with a backlog of 0 (one queued connection fills
