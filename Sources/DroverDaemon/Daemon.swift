@@ -16,10 +16,13 @@ public struct DaemonOptions: Sendable {
     public var stateDirectory: String
     public var strictLimits: Bool
     public var stopReplicasOnExit: Bool
+    /// `cpu=2,memory=20Gi`; nil: detected.
+    public var capacity: String?
 
     public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
                 stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
-                stopReplicasOnExit: Bool = false) {
+                stopReplicasOnExit: Bool = false, capacity: String? = nil) {
+        self.capacity = capacity
         self.configDirectory = configDirectory
         self.socketPath = socketPath
         self.stateDirectory = stateDirectory
@@ -77,8 +80,11 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     }
     let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
     let names = NameRegistry(directory: runtimeDirectory + "/names") { _, _ in }
+    let capacity: Capacity
+    do { capacity = try options.capacity.map(Capacity.parse) ?? Capacity.detect() } catch { throw DaemonStartError.config("\(error)") }
+    logger.info("capacity: \(CPUCores(millicores: capacity.millicores)) cpu, \(formatSize(capacity.memory)) memory")
     let supervisor = try Supervisor(paths: paths, store: store, launcher: launcher, tree: tree,
-                                    strictLimits: options.strictLimits, names: names, logger: logger)
+                                    strictLimits: options.strictLimits, names: names, capacity: capacity, logger: logger)
     try await supervisor.start()
 
     if let directory = options.configDirectory {

@@ -33,6 +33,8 @@ actor Supervisor {
         var healthTask: Task<Void, Never>?
         /// The text of a manual eviction (`drover evict --reason`), for the notice file.
         var evictionNote: String?
+        /// Why it waits for admission (`needs 512Mi memory, 300Mi free`).
+        var pendingWhy: String?
 
         init(lifecycle: ReplicaLifecycle, ports: [String: Int] = [:]) {
             self.lifecycle = lifecycle
@@ -50,6 +52,15 @@ actor Supervisor {
     private var monitor: ProcessMonitor?
     private var jobs: [String: Store.StoredJob] = [:]
     private var failedJobs: [String: String] = [:]
+    /// Replicas started on a new spec by a rolling update, by job.
+    private var rollouts: [String: Set<Key>] = [:]
+    /// Why a job's rollout stopped.
+    private var failedRollouts: [String: String] = [:]
+    /// SPEC §5: what replicas may request, and which hold their requests now.
+    private let capacity: Capacity
+    private var admitted: Set<Key> = []
+    /// Lower-priority replicas being preempted, and for whom.
+    private var preempting: [Key: Key] = [:]
     /// `drover drain`: everything evicted, nothing starts until `drover undrain`.
     private(set) var drained = false
     private var replicas: [Key: Replica] = [:]
@@ -57,10 +68,12 @@ actor Supervisor {
     private var tokens: [UInt64: Key] = [:]
     private var nextToken: UInt64 = 1
     private var logRotation: Task<Void, Never>?
+    private var releasedResources = false
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
-         names: NameRegistry, logger: Logger) throws {
+         names: NameRegistry, capacity: Capacity, logger: Logger) throws {
         self.names = names
+        self.capacity = capacity
         self.paths = paths
         self.store = store
         self.launcher = launcher
@@ -89,6 +102,10 @@ actor Supervisor {
             replica.unenforced = record.unenforced
             replicas[key] = replica
             for port in record.ports.values { _ = allocator.claim(port) { _ in true } }
+            switch record.lifecycle.state {
+            case .pending(.waitingForResources), .pending(.draining), .exited, .succeeded, .failed: break
+            default: admitted.insert(key) // it holds its requests (running, backing off, stopping...)
+            }
             if let sandbox = Sandbox.adopt(cgroupPath: leafPath(key)) {
                 replica.sandbox = sandbox
                 replica.adopted = true
@@ -248,24 +265,21 @@ actor Supervisor {
                     startNew(key, spec: spec)
                     continue
                 }
-                if Self.needsReplacement(running: replica.lifecycle.job, desired: spec) && !replica.lifecycle.state.isTerminal {
-                    // A changed spec replaces the replica: stopped politely, then started
-                    // again at the same index with the new spec (the old process still gets
-                    // the old spec's lameduck signal).
-                    let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
-                    replica.lifecycle.job = spec
-                    apply(actions, to: key)
+                let live = replica.sandbox != nil || replica.lifecycle.pid != nil
+                if Self.needsReplacement(running: replica.lifecycle.job, desired: spec) && live {
+                    continue // replaced by the rolling update below, one at a time
                 } else if replica.lifecycle.job != spec {
                     replica.lifecycle.job = spec
                 }
                 switch replica.lifecycle.state {
                 case .pending(.waitingForResources), .exited(.evicted), .pending(.draining):
                     // Replaced after an update, or scaled back up / started again.
-                    apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+                    admit(key)
                 default:
                     break
                 }
             }
+            rollOut(name, spec: spec, wanted: wanted)
             for (key, replica) in replicas where key.job == name && key.index >= wanted {
                 stopReplica(key, replica, reason: job.stopped ? .stop : .scaleDown)
             }
@@ -273,6 +287,44 @@ actor Supervisor {
         for (key, replica) in replicas where jobs[key.job] == nil {
             stopReplica(key, replica, reason: .delete)
         }
+    }
+
+    /// Rolling update (SPEC §5): one replica at a time gets the new spec; the next old one is
+    /// evicted (reason `update`) only when every replica already on the new spec is ready. A
+    /// new version that does not become ready halts the rollout, and the old replicas keep
+    /// serving; the job's status says so.
+    private func rollOut(_ name: String, spec: JobSpec, wanted: Int) {
+        let keys = (0..<wanted).map { Key(job: name, index: $0) }.filter { replicas[$0] != nil }
+        let old = keys.filter { key in
+            let replica = replicas[key]!
+            return Self.needsReplacement(running: replica.lifecycle.job, desired: spec)
+                && (replica.sandbox != nil || replica.lifecycle.pid != nil)
+        }
+        guard let next = old.first else {
+            rollouts[name] = nil
+            return
+        }
+        let updating = keys.filter { !old.contains($0) && !Self.needsReplacement(running: replicas[$0]!.lifecycle.job, desired: spec) }
+        let notReady = updating.filter { key in
+            if case .ready = replicas[key]!.lifecycle.state { return false }
+            return rollouts[name]?.contains(key) == true
+        }
+        if let waiting = notReady.first {
+            let replica = replicas[waiting]!
+            if case .crashlooping = replica.lifecycle.state {
+                failedRollouts[name] = "rollout halted: \(waiting) of the new version is crashlooping (\(replica.lifecycle.lastExit.map(describe) ?? "no exit yet")); the old replicas keep serving"
+            } else if replica.lifecycle.restarts > 0 || replica.lifecycle.lastExit != nil {
+                failedRollouts[name] = "rollout waiting: \(waiting) of the new version is not ready (\(replica.lifecycle.state.name)); the old replicas keep serving"
+            }
+            return
+        }
+        failedRollouts[name] = nil
+        let replica = replicas[next]!
+        rollouts[name, default: []].insert(next)
+        let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
+        replica.lifecycle.job = spec
+        store.record(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
+        apply(actions, to: next)
     }
 
     /// A spec change replaces a replica unless only the replica count changed: scaling never
@@ -290,7 +342,100 @@ actor Supervisor {
             persist(key, replica)
             return
         }
-        apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+        admit(key)
+    }
+
+    // MARK: admission (SPEC §5)
+
+    private func request(of job: JobSpec) -> (cpu: Int, memory: UInt64) {
+        (job.resources.cpu?.millicores ?? 0, job.resources.memory ?? 0)
+    }
+
+    private func used(excluding: Set<Key> = []) -> (cpu: Int, memory: UInt64) {
+        var cpu = 0
+        var memory: UInt64 = 0
+        for key in admitted where !excluding.contains(key) {
+            guard let replica = replicas[key] else { continue }
+            let asked = request(of: replica.lifecycle.job)
+            cpu += asked.cpu
+            memory += asked.memory
+        }
+        return (cpu, memory)
+    }
+
+    /// Starts the replica if its requests fit; to fit a production replica, preempts the
+    /// lowest-priority (then newest) replicas through the lameduck protocol. Production never
+    /// preempts production. What does not fit waits, saying why.
+    private func admit(_ key: Key) {
+        guard !drained, let replica = replicas[key] else { return }
+        if admitted.contains(key) {
+            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+            return
+        }
+        let asked = request(of: replica.lifecycle.job)
+        let inUse = used()
+        let freeCPU = capacity.millicores - inUse.cpu
+        let freeMemory = Int64(capacity.memory) - Int64(inUse.memory)
+        if asked.cpu <= freeCPU && Int64(asked.memory) <= freeMemory {
+            admitted.insert(key)
+            replica.pendingWhy = nil
+            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+            return
+        }
+        replica.pendingWhy = Self.shortfall(asked: asked, freeCPU: freeCPU, freeMemory: freeMemory)
+        let priority = replica.lifecycle.job.priority
+        guard priority == .production else { return }
+        if preempting.values.contains(key) {
+            replica.pendingWhy! += "; waiting for preempted replicas to stop"
+            return
+        }
+        // Victims: lower priority, lowest first, then the newest; only as many as needed.
+        let candidates = admitted.filter { replicas[$0].map { $0.lifecycle.job.priority < priority } ?? false }
+            .sorted { a, b in
+                let ra = replicas[a]!, rb = replicas[b]!
+                if ra.lifecycle.job.priority != rb.lifecycle.job.priority { return ra.lifecycle.job.priority < rb.lifecycle.job.priority }
+                return (ra.lifecycle.startedAt ?? Timestamp(sinceEpoch: .zero)) > (rb.lifecycle.startedAt ?? Timestamp(sinceEpoch: .zero))
+            }
+        var victims: [Key] = []
+        var cpu = freeCPU
+        var memory = freeMemory
+        for candidate in candidates where asked.cpu > cpu || Int64(asked.memory) > memory {
+            let freed = request(of: replicas[candidate]!.lifecycle.job)
+            victims.append(candidate)
+            cpu += freed.cpu
+            memory += Int64(freed.memory)
+        }
+        guard asked.cpu <= cpu && Int64(asked.memory) <= memory else { return } // not even preempting helps
+        replica.pendingWhy! += "; preempting \(victims.map(\.description).joined(separator: ", "))"
+        for victim in victims {
+            preempting[victim] = key
+            store.record(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
+            guard let target = replicas[victim] else { continue }
+            apply(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), to: victim)
+        }
+    }
+
+    static func shortfall(asked: (cpu: Int, memory: UInt64), freeCPU: Int, freeMemory: Int64) -> String {
+        var parts: [String] = []
+        if asked.cpu > freeCPU {
+            parts.append("needs \(CPUCores(millicores: asked.cpu)) cpu, \(CPUCores(millicores: max(0, freeCPU))) free")
+        }
+        if Int64(asked.memory) > freeMemory {
+            parts.append("needs \(formatSize(asked.memory)) memory, \(formatSize(UInt64(max(0, freeMemory)))) free")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Resources came free: waiting replicas, highest priority first, try again.
+    private func admitWaiting() {
+        let waiting = replicas.filter { key, replica in
+            if case .pending(.waitingForResources) = replica.lifecycle.state { return isWanted(key) }
+            return false
+        }.keys.sorted { a, b in
+            let pa = replicas[a]!.lifecycle.job.priority, pb = replicas[b]!.lifecycle.job.priority
+            return pa != pb ? pa > pb : a < b
+        }
+        for key in waiting { admit(key) }
     }
 
     private func stopReplica(_ key: Key, _ replica: Replica, reason: EvictionReason) {
@@ -313,6 +458,9 @@ actor Supervisor {
     /// Drops a replica that is down for good.
     private func forget(_ key: Key, _ replica: Replica, removeState: Bool) {
         replica.timer?.cancel()
+        replica.healthTask?.cancel()
+        if admitted.remove(key) != nil { releasedResources = true }
+        preempting[key] = nil
         names.unpublish(job: key.job, index: key.index)
         if jobs[key.job] == nil && !replicas.keys.contains(where: { $0.job == key.job && $0 != key }) {
             names.removeFile(key.job)
@@ -361,6 +509,9 @@ actor Supervisor {
                 store.record(subject: key.description, kind: "exited", message: describe(record))
             case .releaseResources:
                 for port in replica.ports.values { allocator.release(port) }
+                admitted.remove(key)
+                preempting[key] = nil
+                releasedResources = true
             case .removeStateDirectory:
                 try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
             case .jobFailed(let index, let failures, let lastReason):
@@ -372,10 +523,19 @@ actor Supervisor {
         persist(key, replica)
         if replica.lifecycle.state.isTerminal && replica.sandbox == nil {
             settleTerminal(key, replica)
-        } else if case .pending(.waitingForResources) = replica.lifecycle.state, isWanted(key) {
-            // Back in the queue (replaced after an update, preempted): start it again.
-            // Admission (SPEC §5) will decide here; until then everything fits.
-            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+        } else if case .pending(.waitingForResources) = replica.lifecycle.state, isWanted(key), !admitted.contains(key) {
+            // Back in the queue (replaced after an update, preempted): admission decides,
+            // highest priority first, so a preempted replica does not take back what was
+            // freed for the replica that preempted it.
+            releasedResources = true
+        }
+        if releasedResources {
+            releasedResources = false
+            admitWaiting()
+        }
+        // A replica of a rolling update became ready (or failed): the rollout goes on or halts.
+        if let job = jobs[key.job], rollouts[key.job] != nil {
+            rollOut(key.job, spec: job.spec, wanted: job.stopped ? 0 : job.spec.replicas)
         }
     }
 
@@ -704,7 +864,8 @@ actor Supervisor {
         jobs.keys.sorted().filter { name == nil || $0 == name }.map { jobName in
             let job = jobs[jobName]!
             let views = replicas.keys.filter { $0.job == jobName }.sorted().map { view($0, replicas[$0]!) }
-            return JobStatus(name: jobName, state: jobState(jobName, job, views), reason: failedJobs[jobName], spec: job.spec, replicas: views)
+            return JobStatus(name: jobName, state: jobState(jobName, job, views), reason: failedJobs[jobName] ?? failedRollouts[jobName],
+                             spec: job.spec, replicas: views)
         }
     }
 
@@ -726,7 +887,7 @@ actor Supervisor {
         let stats = replica.sandbox?.cgroup?.stats()
         var reason: String?
         switch lifecycle.state {
-        case .pending(.waitingForResources): reason = "waiting for resources"
+        case .pending(.waitingForResources): reason = replica.pendingWhy.map { "waiting for resources: \($0)" } ?? "waiting for resources"
         case .pending(.backingOff(let until)): reason = "backing off until \(rfc3339(until.date))"
         case .pending(.draining): reason = "drained: waits for drover undrain"
         case .crashlooping: reason = lifecycle.lastExit.map { "last exit: \($0.reason)" }
@@ -779,6 +940,38 @@ actor Supervisor {
 
     var replicaCount: Int { replicas.count }
     var runningCount: Int { replicas.values.filter { $0.sandbox != nil }.count }
+}
+
+/// What replicas may request in all (SPEC §5): detected, or `droverd --capacity`.
+struct Capacity: Sendable, Equatable {
+    var millicores: Int
+    var memory: UInt64
+
+    static func detect() -> Capacity {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var memory: UInt64 = 0
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+           let kilobytes = line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap({ UInt64($0) }) {
+            memory = kilobytes * 1024
+        }
+        return Capacity(millicores: cores * 1000, memory: memory)
+    }
+
+    /// `cpu=2,memory=20Gi` (either may be left out: detected).
+    static func parse(_ text: String) throws(InputError) -> Capacity {
+        var capacity = detect()
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { throw InputError("--capacity \"\(text)\"", "expected cpu=CORES,memory=SIZE such as cpu=2,memory=20Gi") }
+            switch pair[0] {
+            case "cpu": capacity.millicores = try Quantity.cpu(pair[1]).millicores
+            case "memory": capacity.memory = try Quantity.size(pair[1])
+            default: throw InputError("--capacity \"\(text)\"", "unknown resource \"\(pair[0])\" (cpu and memory can be given)")
+            }
+        }
+        return capacity
+    }
 }
 
 /// Where droverd keeps things under its state directory.

@@ -30,10 +30,14 @@ struct Droverd: ParsableCommand {
     @Flag(name: .customLong("stop-replicas-on-exit"), help: "On SIGTERM, evict every replica before exiting.")
     var stopReplicasOnExit = false
 
+    @Option(help: ArgumentHelp("What replicas may request in all, e.g. cpu=2,memory=20Gi (default: detected).", valueName: "cpu=N,memory=SIZE"))
+    var capacity: String?
+
     func execute() async throws {
         do {
             try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
-                                              strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit))
+                                              strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit,
+                                              capacity: capacity))
         } catch let error as DaemonStartError {
             let message = "droverd: \(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }

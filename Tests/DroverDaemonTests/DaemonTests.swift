@@ -472,6 +472,83 @@ struct DaemonTests {
         #expect(try eventually { try jobs(daemon).flatMap(\.replicas).filter { $0.pid != nil }.count == 4 }, "every job back to its count")
     }
 
+    // MARK: admission and rolling updates (SPEC §5)
+
+    @Test func productionPreemptsBatchAndProductionNeverPreemptsProduction() throws {
+        let daemon = try TestDaemon(extraArguments: ["--capacity", "cpu=2,memory=4Gi"])
+        defer { daemon.destroy() }
+        let crunch = daemon.job("crunch"), web = daemon.job("web"), api = daemon.job("api")
+        let batch = """
+              \(crunch):
+                kind: batch
+                replicas: 4
+                command: ["\(testload)", "pause"]
+                resources: {cpu: 0.5}
+                lameduck: {grace: 1s}
+            """
+        try daemon.apply("jobs:\n" + batch)
+        #expect(try eventually { try replicas(daemon, crunch).filter { $0.pid != nil }.count == 4 }, "batch fills the host")
+        let web2 = serving(web, replicas: 2, command: [testload, "pause"], extra: "    resources: {cpu: 0.5}\n    lameduck: {grace: 1s}")
+        try daemon.apply("jobs:\n" + batch + "\n" + web2)
+        #expect(try eventually { try replicas(daemon, web).filter { $0.state == "ready" }.count == 2 }, "production gets in")
+        let batchNow = try replicas(daemon, crunch)
+        #expect(batchNow.filter { $0.pid != nil }.count == 2, "two batch replicas preempted")
+        let waiting = batchNow.filter { $0.state == "pending" }
+        #expect(waiting.count == 2)
+        #expect(waiting.allSatisfy { $0.reason?.contains("needs 0.5 cpu, 0 free") == true }, "\(waiting.map { $0.reason ?? "" })")
+        let events = try daemon.drover(["events"]).stdout
+        #expect(events.components(separatedBy: "exited  evicted(preempted)").count - 1 == 2, "through the lameduck protocol: \(events)")
+
+        let webPIDs = try replicas(daemon, web).map(\.pid)
+        let big = serving(api, replicas: 1, command: [testload, "pause"], extra: "    resources: {cpu: 2}")
+        try daemon.apply("jobs:\n" + batch + "\n" + web2 + "\n" + big)
+        #expect(try eventually { try replicas(daemon, api).first?.reason?.contains("needs 2 cpu") == true })
+        usleep(500_000)
+        #expect(try replicas(daemon, api).first?.pid == nil, "it does not fit and waits")
+        #expect(try replicas(daemon, web).map(\.pid) == webPIDs, "production is never preempted for production")
+    }
+
+    @Test func rollingUpdateReplacesOneAtATimeAndHaltsOnABrokenVersion() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let version = { (command: [String]) in
+            "jobs:\n" + self.serving(web, replicas: 3, command: command, extra: """
+                    ports: [http]
+                    lameduck: {grace: 1s}
+                    restart: {backoff: {initial: 100ms, jitter: 0}}
+                    health:
+                      ready: {tcp: http, period: 100ms, timeout: 1s, failures: 1}
+                """)
+        }
+        try daemon.apply(version([testload, "listen", "PORT_HTTP"]))
+        // testload listen exits after listening: use a server that stays up.
+        try daemon.apply(version([testload, "serve", "PORT_HTTP"]))
+        #expect(try eventually(timeout: 30) { try replicas(daemon, web).filter { $0.state == "ready" }.count == 3 })
+        let before = try replicas(daemon, web).compactMap(\.pid)
+
+        // v2 is a working server too: watch the ready count while it rolls out.
+        let watcher = ReadyWatcher(daemon: daemon, job: web)
+        watcher.start()
+        try daemon.apply(version(["/bin/sh", "-c", "exec \(testload) serve PORT_HTTP"]))
+        #expect(try eventually(timeout: 30) {
+            let now = try replicas(daemon, web)
+            return now.filter { $0.state == "ready" }.count == 3 && now.allSatisfy { $0.pid.map { !before.contains($0) } == true }
+        }, "all three replaced")
+        let lowest = watcher.stop()
+        #expect(lowest >= 2, "never fewer than 2 ready during the rollout (lowest seen: \(lowest))")
+
+        // v3 never becomes ready: the rollout stops after the first replica.
+        let serving = try replicas(daemon, web).compactMap(\.pid)
+        try daemon.apply(version([testload, "exit", "1"]))
+        #expect(try eventually(timeout: 30) { try jobs(daemon).first?.reason?.contains("rollout halted") == true },
+                "\((try? jobs(daemon).first?.reason) ?? nil ?? "")")
+        let now = try replicas(daemon, web)
+        #expect(now.filter { $0.state == "ready" }.count == 2, "the old replicas keep serving")
+        #expect(Set(now.compactMap(\.pid)).intersection(serving).count == 2)
+        #expect(try daemon.drover(["ps", web]).stdout.contains("rollout halted"))
+    }
+
     // MARK: exec
 
     @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
@@ -564,6 +641,36 @@ struct DaemonTests {
         let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
         #expect(result.code == 3)
         #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
+    }
+}
+
+/// Polls `resolve` from its own thread and remembers the fewest ready replicas seen.
+final class ReadyWatcher: @unchecked Sendable {
+    let daemon: TestDaemon
+    let job: String
+    private var running = true
+    private var lowest = Int.max
+    private var done = false
+
+    init(daemon: TestDaemon, job: String) {
+        self.daemon = daemon
+        self.job = job
+    }
+
+    func start() {
+        Thread { [self] in
+            while running {
+                let ready = ((try? daemon.drover(["resolve", job]).stdout) ?? "").split(separator: "\n").count
+                lowest = min(lowest, ready)
+            }
+            done = true
+        }.start()
+    }
+
+    func stop() -> Int {
+        running = false
+        while !done { usleep(1_000) }
+        return lowest
     }
 }
 

@@ -1,0 +1,69 @@
+import DroverProxy
+import NIOCore
+import Testing
+
+/// The relay itself: bytes arrive intact and in order both ways, EOF passes through in either
+/// direction, and what a closing side sent is delivered before the close.
+@Suite(.timeLimit(.minutes(3)))
+struct Forwarding {
+    @Test(arguments: [1, 65_537, 10 << 20])
+    func payloadComesBackIntact(size: Int) async throws {
+        try await withFixture { fixture in
+            let proxy = try await fixture.proxy([try await fixture.backend("web/0", .echo)])
+            let client = try await fixture.client(proxy)
+            let sent = pattern(size)
+            async let echoed = client.read(count: size)
+            try await client.send(sent)
+            #expect(try await echoed == sent)
+            #expect(proxy.stats.forwarded == 1)
+        }
+    }
+
+    struct HalfClose: Sendable, CustomTestStringConvertible {
+        var mode: TestBackend.Mode
+        var size: Int
+        var reply: @Sendable (ByteBuffer) -> ByteBuffer
+        var testDescription: String
+    }
+
+    @Test(arguments: [
+        HalfClose(mode: .countUntilEOF, size: 1 << 20, reply: { ByteBuffer(string: "\($0.readableBytes)\n") },
+                  testDescription: "backend answers only after the client's EOF"),
+        HalfClose(mode: .echo, size: 4 << 20, reply: { $0 },
+                  testDescription: "backend echoes everything, then closes"),
+    ])
+    func clientShutsDownWriteAndStillGetsTheReply(_ scenario: HalfClose) async throws {
+        try await withFixture { fixture in
+            let proxy = try await fixture.proxy([try await fixture.backend("web/0", scenario.mode)])
+            let client = try await fixture.client(proxy)
+            let sent = pattern(scenario.size)
+            async let reply = client.readToEnd()
+            try await client.send(sent)
+            try await client.shutdownOutput()
+            #expect(try await reply == scenario.reply(sent))
+        }
+    }
+
+    @Test func backendThatSpeaksFirstAndClosesDeliversEverything() async throws {
+        let size = 10 << 20
+        try await withFixture { fixture in
+            let proxy = try await fixture.proxy([try await fixture.backend("web/0", .sendThenClose(size))])
+            let client = try await fixture.client(proxy)
+            #expect(try await client.readToEnd() == ByteBuffer(repeating: UInt8(ascii: "x"), count: size))
+        }
+    }
+
+    @Test func bytesSentBeforeABackendExistsAreDelivered() async throws {
+        try await withFixture { fixture in
+            let backend = try await fixture.backend("web/0", .echo)
+            let proxy = try await fixture.proxy([], options: .init(backendWait: .seconds(60)))
+            let client = try await fixture.client(proxy)
+            try await client.send("hello before any replica is ready\n")
+            try await eventually("the client to wait for a backend") { proxy.stats.waiting == 1 }
+            proxy.setBackends([backend.backend])
+            #expect(try await client.readLine() == "hello before any replica is ready")
+            #expect(proxy.stats.failed == 0)
+            #expect(proxy.stats.waiting == 0)
+        }
+    }
+}
