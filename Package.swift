@@ -56,6 +56,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The service proxy (SPEC §6): a TCP listener per job forwarding to ready replicas.
+        .target(
+            name: "DroverProxy",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Types on the wire between droverd and its clients (also the CLI's --json output).
         .target(name: "DroverWire", dependencies: ["DroverCore"]),
         // HTTP/1.1 over droverd's Unix socket, for the CLI and tests (no TLS, no URLSession).
@@ -72,8 +81,10 @@ let package = Package(
         .target(
             name: "DroverDaemon",
             dependencies: [
-                "DroverCore", "DroverLinux", "DroverWire", "DroverConfig", "DroverHealth",
+                "DroverCore", "DroverLinux", "DroverWire", "DroverConfig", "DroverHealth", "DroverProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,6 +140,15 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "DroverProxyTests",
+            dependencies: [
+                "DroverProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),

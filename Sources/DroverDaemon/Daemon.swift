@@ -18,11 +18,14 @@ public struct DaemonOptions: Sendable {
     public var stopReplicasOnExit: Bool
     /// `cpu=2,memory=20Gi`; nil: detected.
     public var capacity: String?
+    /// Where service proxies listen (SPEC §6).
+    public var serviceAddress: String = "127.0.0.1"
 
     public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
                 stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
-                stopReplicasOnExit: Bool = false, capacity: String? = nil) {
+                stopReplicasOnExit: Bool = false, capacity: String? = nil, serviceAddress: String = "127.0.0.1") {
         self.capacity = capacity
+        self.serviceAddress = serviceAddress
         self.configDirectory = configDirectory
         self.socketPath = socketPath
         self.stateDirectory = stateDirectory
@@ -79,12 +82,16 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
     }
     let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
-    let names = NameRegistry(directory: runtimeDirectory + "/names") { _, _ in }
+    let proxies = ServiceProxies(address: options.serviceAddress)
+    let names = NameRegistry(directory: runtimeDirectory + "/names") { job, endpoints in
+        proxies.setEndpoints(job: job, endpoints)
+    }
     let capacity: Capacity
     do { capacity = try options.capacity.map(Capacity.parse) ?? Capacity.detect() } catch { throw DaemonStartError.config("\(error)") }
     logger.info("capacity: \(CPUCores(millicores: capacity.millicores)) cpu, \(formatSize(capacity.memory)) memory")
     let supervisor = try Supervisor(paths: paths, store: store, launcher: launcher, tree: tree,
-                                    strictLimits: options.strictLimits, names: names, capacity: capacity, logger: logger)
+                                    strictLimits: options.strictLimits, names: names, proxies: proxies,
+                                    capacity: capacity, logger: logger)
     try await supervisor.start()
 
     if let directory = options.configDirectory {
@@ -126,6 +133,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     try await group.run()
     SystemdNotifier.stopping()
     await supervisor.shutdown(stopReplicas: options.stopReplicasOnExit)
+    await proxies.stopAll()
     unlink(socketPath)
 }
 

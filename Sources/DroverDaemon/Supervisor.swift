@@ -49,6 +49,7 @@ actor Supervisor {
     let strictLimits: Bool
     let logger: Logger
     let names: NameRegistry
+    let proxies: ServiceProxies
     private var monitor: ProcessMonitor?
     private var jobs: [String: Store.StoredJob] = [:]
     private var failedJobs: [String: String] = [:]
@@ -69,10 +70,12 @@ actor Supervisor {
     private var nextToken: UInt64 = 1
     private var logRotation: Task<Void, Never>?
     private var releasedResources = false
+    private var proxiedServices: [String: Int] = [:]
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
-         names: NameRegistry, capacity: Capacity, logger: Logger) throws {
+         names: NameRegistry, proxies: ServiceProxies, capacity: Capacity, logger: Logger) throws {
         self.names = names
+        self.proxies = proxies
         self.capacity = capacity
         self.paths = paths
         self.store = store
@@ -229,6 +232,7 @@ actor Supervisor {
     /// `drover drain`: evict everything, lowest priority first, and start nothing until
     /// `undrain`.
     func drain(grace: Duration?) throws -> [String] {
+        defer { syncProxies() }
         drained = true
         try store.setDrained(true)
         store.record(subject: "droverd", kind: "drain", message: "draining every replica")
@@ -286,6 +290,20 @@ actor Supervisor {
         }
         for (key, replica) in replicas where jobs[key.job] == nil {
             stopReplica(key, replica, reason: .delete)
+        }
+        syncProxies()
+    }
+
+    /// Starts and stops service proxies to match the jobs (off the actor: binding is async).
+    private func syncProxies() {
+        let services = jobs.compactMapValues { $0.spec.service?.port }
+        guard services != proxiedServices else { return }
+        proxiedServices = services
+        Task { [proxies, store, logger] in
+            for failure in await proxies.reconcile(services) {
+                store.record(subject: failure.job, kind: "service-failed", message: failure.message)
+                logger.error("\(failure.job): \(failure.message)")
+            }
         }
     }
 

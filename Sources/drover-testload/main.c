@@ -312,36 +312,48 @@ static void cmd_stubborn(int children) {
     for (;;) pause();
 }
 
+static void serve_one(int client, const char *flag) {
+    char request[2048];
+    ssize_t ignored = read(client, request, sizeof request);
+    (void)ignored;
+    const char *answer = access(flag, F_OK) == 0
+        ? "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+        : "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nsick\n";
+    ignored = write(client, answer, strlen(answer));
+    close(client);
+}
+
 // A tiny HTTP server on the port in env PORT_VAR: 200 while $DROVER_STATE_DIR/healthy exists,
-// 503 otherwise; one connection at a time. For health-check tests.
+// 503 otherwise; one connection at a time. A polite server: on SIGTERM it answers what is
+// already queued (connections made before it was unpublished), then exits 0.
 static void cmd_serve(const char *port_variable) {
     const char *value = getenv(port_variable);
     const char *state = getenv("DROVER_STATE_DIR");
     if (!value || !state) { say("serve=missing-env"); exit(1); }
     char flag[4096];
     snprintf(flag, sizeof flag, "%s/healthy", state);
+    struct sigaction term = {0};
+    term.sa_handler = note_term; // no SA_RESTART: accept returns EINTR
+    sigaction(SIGTERM, &term, NULL);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int yes = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(value)),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 128) != 0) {
         say("serve=%s", errno_name(errno));
         exit(1);
     }
     say("serving=%s", value);
-    for (;;) {
+    while (!got_term) {
         int client = accept(fd, NULL, NULL);
-        if (client < 0) continue;
-        char request[2048];
-        ssize_t ignored = read(client, request, sizeof request);
-        (void)ignored;
-        const char *answer = access(flag, F_OK) == 0
-            ? "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
-            : "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nsick\n";
-        ignored = write(client, answer, strlen(answer));
-        close(client);
+        if (client >= 0) serve_one(client, flag);
     }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    int client;
+    while ((client = accept(fd, NULL, NULL)) >= 0) serve_one(client, flag);
+    say("drained=1");
+    exit(0);
 }
 
 int main(int argc, char **argv) {

@@ -30,6 +30,9 @@ struct Droverd: ParsableCommand {
     @Flag(name: .customLong("stop-replicas-on-exit"), help: "On SIGTERM, evict every replica before exiting.")
     var stopReplicasOnExit = false
 
+    @Option(name: .customLong("service-address"), help: ArgumentHelp("Address the service proxies listen on.", valueName: "ip"))
+    var serviceAddress: String = "127.0.0.1"
+
     @Option(help: ArgumentHelp("What replicas may request in all, e.g. cpu=2,memory=20Gi (default: detected).", valueName: "cpu=N,memory=SIZE"))
     var capacity: String?
 
@@ -37,7 +40,7 @@ struct Droverd: ParsableCommand {
         do {
             try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
                                               strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit,
-                                              capacity: capacity))
+                                              capacity: capacity, serviceAddress: serviceAddress))
         } catch let error as DaemonStartError {
             let message = "droverd: \(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }

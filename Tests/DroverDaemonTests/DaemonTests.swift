@@ -549,6 +549,44 @@ struct DaemonTests {
         #expect(try daemon.drover(["ps", web]).stdout.contains("rollout halted"))
     }
 
+    // MARK: service proxy (SPEC §6)
+
+    @Test func serviceClientsNeverSeeAScaleDownAndRetriesCoverAKill() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
+        let config = { (count: Int) in
+            "jobs:\n" + self.serving(web, replicas: count, command: [self.testload, "serve", "PORT_HTTP"], extra: """
+                    ports: [http]
+                    service: {port: \(servicePort)}
+                    lameduck: {grace: 2s}
+                    restart: {backoff: {initial: 50ms, jitter: 0}}
+                """)
+        }
+        try daemon.apply(config(3))
+        #expect(try eventually { try replicas(daemon, web).filter { $0.state == "ready" }.count == 3 })
+        let client = ServiceClient(port: servicePort)
+        client.start()
+        let start = monotonicSeconds()
+        func at(_ second: Double) { while monotonicSeconds() - start < second { usleep(20_000) } }
+        at(3); try daemon.apply(config(1))
+        at(8); try daemon.apply(config(3))
+        at(13)
+        let victim = try #require(try replicas(daemon, web).first { $0.index == 1 }?.pid)
+        let killedAt = monotonicSeconds()
+        kill(victim, SIGKILL)
+        at(20)
+        let results = client.stop()
+        #expect(results.count > 200, "the client kept going: \(results.count) requests")
+        let failed = results.filter { !$0.ok }
+        let afterKill = failed.filter { $0.at >= killedAt && $0.at < killedAt + 1 }
+        let unexplained = failed.filter { !($0.at >= killedAt && $0.at < killedAt + 1) }
+        #expect(unexplained.isEmpty, "requests failed outside the kill: \(unexplained.map { "\(String(format: "%.2f", $0.at - start))s \($0.message)" })")
+        // A request already inside the killed replica cannot be saved; connects are retried.
+        #expect(afterKill.count <= 2, "failed at the kill (in flight inside the killed replica): \(afterKill.map(\.message))")
+    }
+
     // MARK: exec
 
     @Test func execRunsInsideTheReplicasNamespacesAndCgroup() throws {
@@ -641,6 +679,56 @@ struct DaemonTests {
         let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
         #expect(result.code == 3)
         #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
+    }
+}
+
+/// Requests through a TCP port in a loop on its own thread, each on a new connection.
+final class ServiceClient: @unchecked Sendable {
+    struct Result { var at: Double; var ok: Bool; var message: String }
+    let port: Int
+    private var running = true
+    private var done = false
+    private var results: [Result] = []
+
+    init(port: Int) { self.port = port }
+
+    func start() {
+        Thread { [self] in
+            while running {
+                results.append(request())
+                usleep(2_000)
+            }
+            done = true
+        }.start()
+    }
+
+    func stop() -> [Result] {
+        running = false
+        while !done { usleep(1_000) }
+        return results
+    }
+
+    private func request() -> Result {
+        let at = monotonicSeconds()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return Result(at: at, ok: false, message: "connect: \(String(cString: strerror(errno)))") }
+        let request = "GET / HTTP/1.0\r\n\r\n"
+        _ = request.withCString { write(fd, $0, strlen($0)) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return Result(at: at, ok: false, message: n == 0 ? "closed without an answer" : "read: \(String(cString: strerror(errno)))") }
+        let line = String(decoding: buffer[0..<n], as: UTF8.self)
+        return Result(at: at, ok: line.hasPrefix("HTTP/1.0 "), message: String(line.prefix(20)))
     }
 }
 

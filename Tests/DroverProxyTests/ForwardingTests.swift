@@ -53,15 +53,42 @@ struct Forwarding {
         }
     }
 
-    @Test func bytesSentBeforeABackendExistsAreDelivered() async throws {
+    @Test func replyQueuedForASlowHalfClosedClientSurvivesTheBackendClosing() async throws {
+        let size = 4 << 20
         try await withFixture { fixture in
-            let backend = try await fixture.backend("web/0", .echo)
+            let proxy = try await fixture.proxy([try await fixture.backend("web/0", .replyAfterEOF(size))])
+            let client = try await fixture.client(proxy, paused: true)
+            try await client.send("request\n")
+            try await client.shutdownOutput()
+            // The backend has answered and closed, and the proxy has let go of it, while most
+            // of the answer still waits in the proxy for the client to read.
+            try await eventually("the proxy to close its backend connection") {
+                let stats = proxy.stats
+                return stats.forwarded == 1 && stats.active.isEmpty
+            }
+            try await client.resume()
+            #expect(try await client.readToEnd() == ByteBuffer(repeating: UInt8(ascii: "x"), count: size))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func whatAClientSendsBeforeABackendIsReadyIsDelivered(halfClosed: Bool) async throws {
+        try await withFixture { fixture in
+            // Counting needs the EOF to get through; echoing needs the connection kept open.
+            let backend = try await fixture.backend("web/0", halfClosed ? .countUntilEOF : .echo)
             let proxy = try await fixture.proxy([], options: .init(backendWait: .seconds(60)))
             let client = try await fixture.client(proxy)
-            try await client.send("hello before any replica is ready\n")
+            let line = "sent before any replica was ready\n"
+            try await client.send(line)
+            if halfClosed { try await client.shutdownOutput() }
             try await eventually("the client to wait for a backend") { proxy.stats.waiting == 1 }
+
             proxy.setBackends([backend.backend])
-            #expect(try await client.readLine() == "hello before any replica is ready")
+            if halfClosed {
+                #expect(try await client.readToEnd() == ByteBuffer(string: "\(line.utf8.count)\n"))
+            } else {
+                #expect(try await client.readLine() + "\n" == line)
+            }
             #expect(proxy.stats.failed == 0)
             #expect(proxy.stats.waiting == 0)
         }

@@ -34,9 +34,9 @@ final class Fixture: Sendable {
         return proxy
     }
 
-    func client(_ proxy: ServiceProxy) async throws -> TestClient {
+    func client(_ proxy: ServiceProxy, paused: Bool = false) async throws -> TestClient {
         let port = try #require(proxy.listeningPort)
-        let client = try await TestClient.connect(port: port, group: group)
+        let client = try await TestClient.connect(port: port, group: group, paused: paused)
         onTearDown { await client.close() }
         return client
     }

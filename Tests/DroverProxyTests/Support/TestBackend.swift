@@ -15,6 +15,8 @@ final class TestBackend: Sendable {
         case countUntilEOF
         /// Sends this many bytes on connect and closes at once, server first.
         case sendThenClose(Int)
+        /// Reads until EOF, then sends this many bytes and closes.
+        case replyAfterEOF(Int)
     }
 
     let id: String
@@ -87,7 +89,7 @@ private final class BackendHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(blob)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
-        case .echo, .countUntilEOF:
+        case .echo, .countUntilEOF, .replyAfterEOF:
             break
         }
         context.fireChannelActive()
@@ -100,7 +102,7 @@ private final class BackendHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .countUntilEOF:
             counted += buffer.readableBytes
-        case .sendThenClose:
+        case .sendThenClose, .replyAfterEOF:
             break
         }
     }
@@ -111,10 +113,12 @@ private final class BackendHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let event = event as? ChannelEvent, case .inputClosed = event else { return }
-        let answer = ByteBuffer(string: {
-            if case .countUntilEOF = mode { return "\(counted)\n" }
-            return ""
-        }())
+        let answer: ByteBuffer
+        switch mode {
+        case .countUntilEOF: answer = ByteBuffer(string: "\(counted)\n")
+        case .replyAfterEOF(let count): answer = ByteBuffer(repeating: UInt8(ascii: "x"), count: count)
+        case .echo, .greetThenEcho, .sendThenClose: answer = ByteBuffer()
+        }
         // Close once everything is written (closing the output of a half-closed channel would
         // close it fully and drop what is still queued).
         context.writeAndFlush(wrapOutboundOut(answer)).assumeIsolated().whenComplete { _ in

@@ -13,11 +13,13 @@ struct TestClient: Sendable {
     private let collector: NIOLoopBound<Collector>
     var timeout: TimeAmount = .seconds(60)
 
-    static func connect(port: Int, group: EventLoopGroup) async throws -> TestClient {
+    /// `paused`: nothing is read until `resume()` (a slow reader).
+    static func connect(port: Int, group: EventLoopGroup, paused: Bool = false) async throws -> TestClient {
         let eventLoop = group.next()
         let collector = try await eventLoop.submit { NIOLoopBound(Collector(eventLoop: eventLoop), eventLoop: eventLoop) }.get()
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: !paused)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(collector.value)
@@ -38,6 +40,10 @@ struct TestClient: Sendable {
     /// Sends EOF; the other direction stays open.
     func shutdownOutput() async throws {
         try await channel.close(mode: .output)
+    }
+
+    func resume() async throws {
+        try await channel.setOption(.autoRead, value: true).get()
     }
 
     func close() async {
