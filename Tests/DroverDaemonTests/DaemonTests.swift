@@ -512,22 +512,25 @@ struct DaemonTests {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
         let web = daemon.job("web")
+        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
         let version = { (command: [String]) in
             "jobs:\n" + self.serving(web, replicas: 3, command: command, extra: """
                     ports: [http]
-                    lameduck: {grace: 1s}
+                    service: {port: \(servicePort)}
+                    lameduck: {grace: 2s}
                     restart: {backoff: {initial: 100ms, jitter: 0}}
                     health:
                       ready: {tcp: http, period: 100ms, timeout: 1s, failures: 1}
                 """)
         }
-        try daemon.apply(version([testload, "listen", "PORT_HTTP"]))
-        // testload listen exits after listening: use a server that stays up.
         try daemon.apply(version([testload, "serve", "PORT_HTTP"]))
         #expect(try eventually(timeout: 30) { try replicas(daemon, web).filter { $0.state == "ready" }.count == 3 })
         let before = try replicas(daemon, web).compactMap(\.pid)
 
-        // v2 is a working server too: watch the ready count while it rolls out.
+        // v2 is a working server too: clients through the service port and the ready count
+        // are watched while it rolls out.
+        let client = ServiceClient(port: servicePort)
+        client.start()
         let watcher = ReadyWatcher(daemon: daemon, job: web)
         watcher.start()
         try daemon.apply(version(["/bin/sh", "-c", "exec \(testload) serve PORT_HTTP"]))
@@ -536,7 +539,11 @@ struct DaemonTests {
             return now.filter { $0.state == "ready" }.count == 3 && now.allSatisfy { $0.pid.map { !before.contains($0) } == true }
         }, "all three replaced")
         let lowest = watcher.stop()
+        let results = client.stop()
         #expect(lowest >= 2, "never fewer than 2 ready during the rollout (lowest seen: \(lowest))")
+        #expect(results.count > 50, "\(results.count) requests")
+        let failedRequests = results.filter { !$0.ok }.map(\.message)
+        #expect(failedRequests.isEmpty, "failed requests: \(failedRequests)")
 
         // v3 never becomes ready: the rollout stops after the first replica.
         let serving = try replicas(daemon, web).compactMap(\.pid)
