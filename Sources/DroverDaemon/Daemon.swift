@@ -71,6 +71,9 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     }
     let paths = DaemonPaths(root: options.stateDirectory)
     let store = try Store(path: paths.database)
+    if let mode = try? store.synchronousMode(), mode != 2 {
+        logger.warning("store: PRAGMA synchronous is \(mode), not FULL (2): commits may not survive power loss")
+    }
     let tree: CgroupTree
     // Under systemd with Delegate=yes droverd owns its cgroup; started by hand in the root
     // cgroup (or a shell's scope) it builds /drover (or <scope>/drover) and leaves others be.

@@ -16,6 +16,9 @@ final class Store: @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabasePool(path: path, configuration: configuration)
+        // GRDB switches a pool to WAL with synchronous=NORMAL after prepareDatabase (synced
+        // only at checkpoints); the writer must sync every commit: SPEC §8, power loss.
+        try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrator.migrate(database)
     }
 
@@ -141,6 +144,31 @@ final class Store: @unchecked Sendable {
         try database.write { db in
             try db.execute(sql: "DELETE FROM replica WHERE job = ? AND idx = ?", arguments: [job, index])
         }
+    }
+
+    /// A batch of replica saves, removals and events in one transaction: one fsync for all
+    /// that one turn of the supervisor changed.
+    func commit(saves: [ReplicaRecord], removals: [(job: String, index: Int)], events: [(time: Date, subject: String, kind: String, message: String)]) throws {
+        let encoded = try saves.map { ($0, String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self)) }
+        try database.write { db in
+            for (job, index) in removals {
+                try db.execute(sql: "DELETE FROM replica WHERE job = ? AND idx = ?", arguments: [job, index])
+            }
+            for (record, json) in encoded {
+                try db.execute(sql: """
+                    INSERT INTO replica (job, idx, record) VALUES (?, ?, ?)
+                    ON CONFLICT(job, idx) DO UPDATE SET record = excluded.record
+                    """, arguments: [record.job, record.index, json])
+            }
+            for event in events {
+                try db.execute(sql: "INSERT INTO event (time, subject, kind, message) VALUES (?, ?, ?, ?)",
+                               arguments: [event.time.timeIntervalSince1970, event.subject, event.kind, event.message])
+            }
+        }
+    }
+
+    func synchronousMode() throws -> Int {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     // MARK: events

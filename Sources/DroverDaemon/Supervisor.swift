@@ -71,6 +71,10 @@ actor Supervisor {
     private var logRotation: Task<Void, Never>?
     private var releasedResources = false
     private var proxiedServices: [String: Int] = [:]
+    private var pendingSaves: [Key: ReplicaRecord] = [:]
+    private var pendingRemovals: Set<Key> = []
+    private var pendingEvents: [(time: Date, subject: String, kind: String, message: String)] = []
+    private var flushScheduled = false
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
          names: NameRegistry, proxies: ServiceProxies, capacity: Capacity, logger: Logger) throws {
@@ -115,7 +119,7 @@ actor Supervisor {
                 watch(key, replica)
                 if case .ready = replica.lifecycle.state { publish(key, replica) }
                 startHealthChecks(key, replica)
-                store.record(subject: key.description, kind: "adopted", message: "re-adopted pid \(sandbox.pid)")
+                event(subject: key.description, kind: "adopted", message: "re-adopted pid \(sandbox.pid)")
                 logger.info("re-adopted \(key) pid \(sandbox.pid)")
             } else if record.lifecycle.pid != nil {
                 // It died while droverd was down: drover-init left its status, if it could.
@@ -149,6 +153,7 @@ actor Supervisor {
         for replica in replicas.values { replica.timer?.cancel() }
         monitor?.shutdown()
         monitor = nil
+        flush()
     }
 
     // MARK: desired state
@@ -196,7 +201,7 @@ actor Supervisor {
         job.stopped = stopped
         jobs[name] = job
         if !stopped { failedJobs[name] = nil }
-        store.record(subject: name, kind: stopped ? "stopped" : "started", message: stopped ? "job stopped" : "job started")
+        event(subject: name, kind: stopped ? "stopped" : "started", message: stopped ? "job stopped" : "job started")
         reconcile()
     }
 
@@ -205,7 +210,7 @@ actor Supervisor {
         try store.deleteJob(name)
         jobs[name] = nil
         failedJobs[name] = nil
-        store.record(subject: name, kind: "deleted", message: "job deleted")
+        event(subject: name, kind: "deleted", message: "job deleted")
         reconcile()
     }
 
@@ -222,7 +227,7 @@ actor Supervisor {
             guard let replica = replicas[key], replica.sandbox != nil else { continue }
             replica.evictionNote = note
             let grace = grace ?? replica.lifecycle.job.lameduck.grace
-            store.record(subject: key.description, kind: "evicting", message: "manual, grace \(seconds(grace))" + (note.map { ": \($0)" } ?? ""))
+            event(subject: key.description, kind: "evicting", message: "manual, grace \(seconds(grace))" + (note.map { ": \($0)" } ?? ""))
             apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now)), to: key)
             evicted.append(key.description)
         }
@@ -235,7 +240,7 @@ actor Supervisor {
         defer { syncProxies() }
         drained = true
         try store.setDrained(true)
-        store.record(subject: "droverd", kind: "drain", message: "draining every replica")
+        event(subject: "droverd", kind: "drain", message: "draining every replica")
         let order = replicas.keys.sorted { a, b in
             let pa = replicas[a]!.lifecycle.job.priority, pb = replicas[b]!.lifecycle.job.priority
             return pa != pb ? pa < pb : a < b
@@ -253,7 +258,7 @@ actor Supervisor {
     func undrain() throws {
         drained = false
         try store.setDrained(false)
-        store.record(subject: "droverd", kind: "undrain", message: "starting replicas again")
+        event(subject: "droverd", kind: "undrain", message: "starting replicas again")
         reconcile()
     }
 
@@ -301,7 +306,7 @@ actor Supervisor {
         proxiedServices = services
         Task { [proxies, store, logger] in
             for failure in await proxies.reconcile(services) {
-                store.record(subject: failure.job, kind: "service-failed", message: failure.message)
+                event(subject: failure.job, kind: "service-failed", message: failure.message)
                 logger.error("\(failure.job): \(failure.message)")
             }
         }
@@ -341,7 +346,7 @@ actor Supervisor {
         rollouts[name, default: []].insert(next)
         let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
         replica.lifecycle.job = spec
-        store.record(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
+        event(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
         apply(actions, to: next)
     }
 
@@ -427,7 +432,7 @@ actor Supervisor {
         replica.pendingWhy! += "; preempting \(victims.map(\.description).joined(separator: ", "))"
         for victim in victims {
             preempting[victim] = key
-            store.record(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
+            event(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
             guard let target = replicas[victim] else { continue }
             apply(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), to: victim)
         }
@@ -485,7 +490,9 @@ actor Supervisor {
         }
         for port in replica.ports.values { allocator.release(port) }
         replicas[key] = nil
-        try? store.removeReplica(job: key.job, index: key.index)
+        pendingSaves[key] = nil
+        pendingRemovals.insert(key)
+        scheduleFlush()
         if removeState {
             try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
         }
@@ -524,7 +531,7 @@ actor Supervisor {
                 replica.timer?.cancel()
                 replica.timer = nil
             case .recordExit(let record):
-                store.record(subject: key.description, kind: "exited", message: describe(record))
+                event(subject: key.description, kind: "exited", message: describe(record))
             case .releaseResources:
                 for port in replica.ports.values { allocator.release(port) }
                 admitted.remove(key)
@@ -535,7 +542,7 @@ actor Supervisor {
             case .jobFailed(let index, let failures, let lastReason):
                 let message = "index \(index) failed \(failures) times; last: \(lastReason)"
                 failedJobs[key.job] = message
-                store.record(subject: key.job, kind: "failed", message: message)
+                event(subject: key.job, kind: "failed", message: message)
             }
         }
         persist(key, replica)
@@ -597,12 +604,12 @@ actor Supervisor {
             replica.generation += 1
             replica.unenforced = sandbox.unenforced.map(\.limit)
             watch(key, replica)
-            store.record(subject: key.description, kind: "started", message: "pid \(sandbox.pid)")
+            event(subject: key.description, kind: "started", message: "pid \(sandbox.pid)")
             apply(replica.lifecycle.handle(.spawned(pid: sandbox.pid, now: .now)), to: key)
             startHealthChecks(key, replica)
         } catch {
             let message = (error as? LaunchError)?.description ?? "\(error)"
-            store.record(subject: key.description, kind: "start-failed", message: message)
+            event(subject: key.description, kind: "start-failed", message: message)
             logger.warning("\(key): \(message)")
             apply(replica.lifecycle.handle(.spawnFailed(message: message, now: .now)), to: key)
         }
@@ -782,16 +789,16 @@ actor Supervisor {
 
     private func record(_ key: Key, _ generation: UInt64, _ check: HealthTracker.Check, _ result: ProbeResult) {
         guard let replica = replicas[key], replica.generation == generation, replica.health != nil else { return }
-        let event = replica.health!.record(check, passed: result.passed, message: result.message, at: .now)
-        switch event {
+        let change = replica.health!.record(check, passed: result.passed, message: result.message, at: .now)
+        switch change {
         case .becameReady?:
-            store.record(subject: key.description, kind: "ready", message: "\(check) check passed: \(result.message)")
+            event(subject: key.description, kind: "ready", message: "\(check) check passed: \(result.message)")
             apply(replica.lifecycle.handle(.becameReady(now: .now)), to: key)
         case .becameUnready?:
-            store.record(subject: key.description, kind: "unready", message: "\(check) check failing: \(result.message)")
+            event(subject: key.description, kind: "unready", message: "\(check) check failing: \(result.message)")
             apply(replica.lifecycle.handle(.becameUnready(now: .now)), to: key)
         case .livenessFailed?:
-            store.record(subject: key.description, kind: "unhealthy", message: "live check failed: \(result.message)")
+            event(subject: key.description, kind: "unhealthy", message: "live check failed: \(result.message)")
             replica.healthTask?.cancel()
             apply(replica.lifecycle.handle(.evictRequested(.unhealthy, grace: replica.lifecycle.job.lameduck.grace, now: .now)), to: key)
         case nil:
@@ -868,10 +875,41 @@ actor Supervisor {
 
     // MARK: persistence and views
 
+    /// Write-behind: everything one turn of the actor changes is committed together right
+    /// after it, in one transaction (one fsync), off the restart path. A crash before the
+    /// commit loses nothing that matters: replicas are found by their cgroups.
     private func persist(_ key: Key, _ replica: Replica) {
-        let record = ReplicaRecord(job: key.job, index: key.index, lifecycle: replica.lifecycle, ports: replica.ports,
-                                   unenforced: replica.unenforced)
-        do { try store.save(record) } catch { logger.error("\(key): cannot save state: \(error)") }
+        pendingSaves[key] = ReplicaRecord(job: key.job, index: key.index, lifecycle: replica.lifecycle, ports: replica.ports,
+                                          unenforced: replica.unenforced)
+        pendingRemovals.remove(key)
+        scheduleFlush()
+    }
+
+    private func event(subject: String, kind: String, message: String) {
+        pendingEvents.append((Date(), subject, kind, message))
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task { await self.flush() }
+    }
+
+    func flush() {
+        flushScheduled = false
+        guard !pendingSaves.isEmpty || !pendingRemovals.isEmpty || !pendingEvents.isEmpty else { return }
+        let saves = pendingSaves.keys.sorted().map { pendingSaves[$0]! }
+        let removals = pendingRemovals.sorted().map { (job: $0.job, index: $0.index) }
+        let events = pendingEvents
+        pendingSaves.removeAll()
+        pendingRemovals.removeAll()
+        pendingEvents.removeAll()
+        do {
+            try store.commit(saves: saves, removals: removals, events: events)
+        } catch {
+            logger.error("cannot save state: \(error)")
+        }
     }
 
     private func rotateLogs() {
