@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 BUILD_PACKAGES := libseccomp-dev pkg-config
 VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd
-BENCH_PACKAGES := crun runc bubblewrap busybox-static
+BENCH_PACKAGES := crun runc bubblewrap busybox-static supervisor wrk hyperfine
 
 .PHONY: all deps deps-vm build release test test-unit test-leaks test-vm bench run clean
 
@@ -50,10 +50,15 @@ test-vm: deps
 	fi; \
 	echo "test-vm: finished in $$(( $$(date +%s) - start )) s, exit $$rc"; exit $$rc
 
-# Spawn latency beside crun, runc, bwrap and the raw kernel reference (bench/run.sh).
+# Everything measured side by side with its peers, from one run on this machine:
+# spawn latency (drover, raw clone3, bwrap, crun, runc), droverd restarts and 1,000 replicas
+# (against supervisord), the service proxy (against direct, with wrk), eviction lateness.
 bench: release
 	@scripts/deps.sh $(BENCH_PACKAGES)
 	bench/run.sh
+	bench/daemon.sh
+	bench/proxy.sh
+	bench/evict.sh
 
 # droverd in the foreground on the example jobs in config/ (state in /var/lib/drover, API on
 # /run/drover/drover.sock). In another terminal: .build/debug/drover ps

@@ -858,14 +858,15 @@ actor Supervisor {
         if let leaf = try? CgroupLeaf(existing: leafPath(key)) { try? leaf.destroy() }
     }
 
-    /// Leaves no record claims (a crash between spawn and the first save): killed, so that no
-    /// index ever runs twice.
+    /// Leaves of this droverd's jobs that no record claims (a crash between a spawn and its
+    /// save): killed, so that no index ever runs twice. Leaves of jobs it does not know are
+    /// not its own (another droverd's, with another state directory) and are left alone.
     private func removeStrayLeaves() {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: tree.root) else { return }
-        let known = Set(replicas.keys.map(leafName))
-        for entry in entries where entry.contains(".") && !entry.hasPrefix("cgroup.") && !known.contains(entry) {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: tree.root + "/" + entry, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+        for entry in entries {
+            guard let dot = entry.lastIndex(of: "."), let index = Int(entry[entry.index(after: dot)...]) else { continue }
+            let key = Key(job: String(entry[..<dot]), index: index)
+            guard jobs[key.job] != nil, replicas[key] == nil else { continue }
             if let leaf = try? CgroupLeaf(existing: tree.root + "/" + entry) {
                 logger.warning("removing stray cgroup \(entry)")
                 try? leaf.destroy()
