@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/daemon.sh — droverd as a supervisor, beside supervisord, measured in one run.
 #
-# What it measures (see the "droverd" section of bench/README.md):
+# What it measures (bench/daemon-README.md says how, and what it found):
 #   restart latency  a replica of bench/stamp.c stamps "start <ns>" and "exit <ns>"
 #                    (CLOCK_REALTIME) and exits 1; restart policy always, backoff
 #                    initial 0s, jitter 0. Latency k = start(k+1) - exit(k): from the
@@ -9,7 +9,8 @@
 #                    drover-restart          droverd with nothing else running
 #                    drover-restart-loaded   the same with the N sleepers running
 #                    supervisord-restart     the same program under supervisord
-#                                            (autorestart=true, startsecs=0)
+#                                            (autorestart=true, startsecs=0), one per
+#                                            supervisord, SUP_INSTANCES supervisords
 #   scale            N replicas of /bin/sleep infinity: `drover apply` wall time, time
 #                    from apply until `drover ps --json` shows all N running/ready,
 #                    droverd's RSS (VmRSS, VmHWM) empty and with N, its idle CPU over
@@ -19,9 +20,9 @@
 #                    supervisord running SUP_N sleep programs.
 #
 # Usage:  sudo [N=1000] [RESTARTS=200] [SUP_RESTARTS=$RESTARTS] [LOADED_RESTARTS=$RESTARTS]
-#              [SUP_N=100] [IDLE_SECONDS=30] [PS_RUNS=20] [DROVER_BIN=.build/release]
+#              [SUP_INSTANCES=2] [SUP_N=100] [IDLE_SECONDS=30] [PS_RUNS=20] [DROVER_BIN=.build/release]
 #              [BACKOFF="{initial: 0s, jitter: 0}"] [STRICT_TARGETS=0] bench/daemon.sh
-#         smoke run:  N=100 RESTARTS=50 IDLE_SECONDS=5 bench/daemon.sh
+#         smoke run (about 40 s):  N=100 RESTARTS=50 SUP_RESTARTS=10 IDLE_SECONDS=5 bench/daemon.sh
 #
 # Output on stdout: one machine-readable line per measurement,
 #   <label> key=value ...
@@ -29,16 +30,18 @@
 # then a human-readable table. Exit 0 when everything ran (targets missed or not;
 # STRICT_TARGETS=1 makes a missed target exit 4), 1 when a step failed, 2 on usage
 # errors. The supervisord restart samples are collected in the background while the
-# droverd phases run (it restarts about once a second, so a serial run would take
-# RESTARTS seconds more); droverd's numbers are of droverd's process only.
+# droverd phases run, by SUP_INSTANCES independent supervisords at once: supervisord
+# restarts about once a second, so one alone would need SUP_RESTARTS seconds and more.
+# droverd's CPU and memory numbers are of droverd's process only.
 #
 # Isolation: droverd runs in a cgroup v2 cgroup of its own (drover-bench-<pid> in the
 # cgroup2 hierarchy), so its tree is drover-bench-<pid>/drover and it cannot mistake
 # another droverd's replicas under /drover for strays (or the reverse). Nothing is
 # written to the cgroup v1 trees. State: /var/tmp/drover-bench-<pid> (not /tmp: each
-# replica has a private /tmp). supervisord runs with its own config, socket and pidfile
-# under .build-bench/daemon-run. Everything is stopped and removed on exit, also on
-# failure and Ctrl-C; only processes this script started are signalled, by PID.
+# replica has a private /tmp). Each supervisord runs with its own config, socket and
+# pidfile under .build-bench/daemon-run/supervisord-<i>. Everything is stopped and
+# removed on exit, also on failure and Ctrl-C; only processes this script started are
+# signalled, by PID.
 #
 # Scratch: .build-bench/daemon-run (config, logs, stamps, hyperfine JSON) stays for
 # inspection until the next run.
@@ -58,6 +61,7 @@ BIN=$(cd "$ROOT" && cd "${DROVER_BIN:-.build/release}" 2>/dev/null && pwd || tru
 N=${N:-1000}
 RESTARTS=${RESTARTS:-200}
 SUP_RESTARTS=${SUP_RESTARTS:-$RESTARTS}
+SUP_INSTANCES=${SUP_INSTANCES:-2}
 LOADED_RESTARTS=${LOADED_RESTARTS:-$RESTARTS}
 SUP_N=${SUP_N:-100}
 IDLE_SECONDS=${IDLE_SECONDS:-30}
@@ -66,11 +70,11 @@ STRICT_TARGETS=${STRICT_TARGETS:-0}
 BACKOFF=${BACKOFF:-"{initial: 0s, jitter: 0}"}   # the restarter's restart.backoff (YAML)
 PY=/usr/bin/python3
 
-for var in N RESTARTS SUP_RESTARTS LOADED_RESTARTS SUP_N IDLE_SECONDS PS_RUNS; do
+for var in N RESTARTS SUP_RESTARTS SUP_INSTANCES LOADED_RESTARTS SUP_N IDLE_SECONDS PS_RUNS; do
     [[ ${!var} =~ ^[0-9]+$ ]] || { echo "daemon.sh: $var=\"${!var}\" is not a whole number" >&2; exit 2; }
 done
 ((RESTARTS >= 2)) || { echo "daemon.sh: RESTARTS must be at least 2" >&2; exit 2; }
-((N >= 1 && PS_RUNS >= 1)) || { echo "daemon.sh: N and PS_RUNS must be at least 1" >&2; exit 2; }
+((N >= 1 && PS_RUNS >= 1 && SUP_INSTANCES >= 1)) || { echo "daemon.sh: N, PS_RUNS and SUP_INSTANCES must be at least 1" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "daemon.sh: must run as root (droverd creates namespaces and cgroups)" >&2; exit 2; }
 for tool in cc jq hyperfine supervisord supervisorctl "$PY"; do
     command -v "$tool" >/dev/null || { echo "daemon.sh: $tool is missing (apt-get install supervisor hyperfine jq gcc python3)" >&2; exit 2; }
@@ -96,21 +100,21 @@ CLK_TCK=$(getconf CLK_TCK)
 
 DROVERD_PID=""
 SUP_PID=""
+SUP_PIDS=()
 CURRENT_LABEL=setup
-FAILED=0
 
 log() { printf 'daemon.sh: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 dr() { "$BIN/drover" "$@" --socket "$SOCK"; }
-sctl() { supervisorctl -c "$RUN/supervisord.conf" "$@"; }
+sctl() { local i=$1; shift; supervisorctl -c "$RUN/supervisord-$i/supervisord.conf" "$@"; }
 
 # Prints "<label> failed step=... error=..." and droverd's log tail, then exits 1 (trap cleans up).
 fail() {
     local step=$1; shift
     local error=${*//\"/\'}
-    FAILED=1
+    error=${error//$'\n'/ | }                      # one line, machine-readable
     # fd 3 is the script's stdout: fail may run inside $(...).
     printf '%s failed step="%s" error="%s"\n' "$CURRENT_LABEL" "$step" "$error" >&3
     if [[ -s $LOG ]]; then
@@ -165,12 +169,15 @@ cleanup() {
         [[ -s $BENCH_CG/cgroup.procs ]] && log "cleanup: $BENCH_CG still holds: $(tr '\n' ' ' <"$BENCH_CG/cgroup.procs")"
         rmdir "$BENCH_CG" 2>/dev/null || log "cleanup: cannot rmdir $BENCH_CG"
     fi
-    if alive "$SUP_PID"; then
-        kill -TERM "$SUP_PID" 2>/dev/null           # supervisord stops its programs, then exits
-        for _ in $(seq 150); do alive "$SUP_PID" || break; sleep 0.1; done
-        if alive "$SUP_PID"; then log "cleanup: supervisord ignored SIGTERM for 15 s; SIGKILL"; kill -KILL "$SUP_PID"; fi
-        wait "$SUP_PID" 2>/dev/null
-    fi
+    local pid
+    for pid in "${SUP_PIDS[@]}"; do
+        alive "$pid" && kill -TERM "$pid" 2>/dev/null   # supervisord stops its programs, then exits
+    done
+    for pid in "${SUP_PIDS[@]}"; do
+        for _ in $(seq 150); do alive "$pid" || break; sleep 0.1; done
+        if alive "$pid"; then log "cleanup: supervisord $pid ignored SIGTERM for 15 s; SIGKILL"; kill -KILL "$pid"; fi
+        wait "$pid" 2>/dev/null
+    done
     if [[ -d $VAR ]]; then
         cp -f "$VAR"/stamps/*.stamps "$RUN/" 2>/dev/null
         rm -rf "$VAR"
@@ -182,27 +189,35 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-# Restart latencies from a stamp file: "median_ms=.. p90_ms=.. min_ms=.. max_ms=.. n=..
-# restarts_per_s=.." over the first $2 restarts. p90: nearest rank.
+# Restart latencies: latency_stats WANT FILE...: "median_ms=.. p90_ms=.. min_ms=.. max_ms=..
+# n=.. restarts_per_s=.." over the first WANT restarts, an equal share from each stamp file
+# (one restarter each). p90: nearest rank. restarts_per_s: of one restarter.
 latency_stats() {
-    "$PY" - "$1" "$2" <<'EOF'
+    "$PY" - "$@" <<'EOF'
 import math, sys
-path, want = sys.argv[1], int(sys.argv[2])
-runs = []                      # [start, exit or None] per run, in file order
-for line in open(path):
-    parts = line.split()
-    if len(parts) != 2: continue
-    if parts[0] == "start": runs.append([int(parts[1]), None])
-    elif parts[0] == "exit" and runs and runs[-1][1] is None: runs[-1][1] = int(parts[1])
-lat = [(runs[k + 1][0] - runs[k][1]) / 1e6 for k in range(len(runs) - 1) if runs[k][1] is not None][:want]
+want, paths = int(sys.argv[1]), sys.argv[2:]
+share = math.ceil(want / len(paths))
+lat, rates = [], []
+for path in paths:
+    runs = []                  # [start, exit or None] per run, in file order
+    for line in open(path):
+        parts = line.split()
+        if len(parts) != 2: continue
+        if parts[0] == "start": runs.append([int(parts[1]), None])
+        elif parts[0] == "exit" and runs and runs[-1][1] is None: runs[-1][1] = int(parts[1])
+    mine = [(runs[k + 1][0] - runs[k][1]) / 1e6 for k in range(len(runs) - 1) if runs[k][1] is not None][:share]
+    if mine:
+        span = (runs[len(mine)][0] - runs[0][0]) / 1e9
+        if span > 0: rates.append(len(mine) / span)
+    lat += mine
+lat = lat[:want]
 if not lat:
     print("n=0"); sys.exit(0)
 s = sorted(lat)
 pct = lambda p: s[max(0, math.ceil(p / 100 * len(s)) - 1)]
 mid = len(s) // 2
 median = s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
-span = (runs[len(lat)][0] - runs[0][0]) / 1e9
-rate = len(lat) / span if span > 0 else 0
+rate = sum(rates) / len(rates) if rates else 0
 print(f"median_ms={median:.3f} p90_ms={pct(90):.3f} min_ms={s[0]:.3f} max_ms={s[-1]:.3f} n={len(lat)} restarts_per_s={rate:.1f}")
 EOF
 }
@@ -240,6 +255,10 @@ wait_gone() {
     since "$t0"
 }
 
+# Host CPU use: "busy total" jiffies over all CPUs from /proc/stat; busy_pct A B → % of all CPUs.
+cpu_sample() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+busy_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'; }
+
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }   # utime+stime
@@ -265,8 +284,9 @@ EOF
 # Restart latency under droverd: apply $2 (a jobs file holding the restarter), wait for
 # $3 restarts in stamp file $1, delete the restarter, wait until it is gone.
 drover_restarts() {
-    local stamps=$1 file=$2 want=$3 t0 out
+    local stamps=$1 file=$2 want=$3 t0 out c0
     t0=$(now)
+    c0=$(cpu_sample)
     out=$(dr apply "$file" 2>&1) || fail "drover apply $file" "$out"
     while (($(starts "$stamps") < want + 1)); do
         check_droverd "wait for $want restarts"
@@ -275,33 +295,51 @@ drover_restarts() {
         fi
         sleep 0.02
     done
+    HOST_BUSY=$(busy_pct "$c0" "$(cpu_sample)")
     out=$(dr delete "$JOB_R" 2>&1) || fail "drover delete $JOB_R" "$out"
     wait_gone "$JOB_R" 30 >/dev/null
 }
 
 # ---------------------------------------------------------------- setup
+# Other load skews every number here (2 vCPUs): measure it and say so.
+c0=$(cpu_sample); sleep 1; BUSY_BEFORE=$(busy_pct "$c0" "$(cpu_sample)")
+((BUSY_BEFORE <= 25)) || log "warning: the host was ${BUSY_BEFORE}% busy before the run (other processes); expect noisy numbers"
 rm -rf "$RUN"
 mkdir -p "$RUN" "$VAR/stamps"
 chown nobody "$VAR/stamps"                        # replicas and supervisord's programs run as nobody
 chmod 0755 "$VAR/stamps"
-if ! cc -O2 -static -o "$STAMP" "$SCRIPT_DIR/stamp.c" 2>"$RUN/cc.log"; then
-    cc -O2 -o "$STAMP" "$SCRIPT_DIR/stamp.c" 2>>"$RUN/cc.log" || fail "cc bench/stamp.c" "$(tail -n 3 "$RUN/cc.log")"
+# The stamp program: freestanding (no libc start-up between execve and the first stamp),
+# else static libc, else dynamic libc. STAMP_KIND says which; it is in the output.
+STAMP_KIND=freestanding
+if ! cc -O2 -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+        -fno-tree-loop-distribute-patterns -o "$STAMP" "$SCRIPT_DIR/stamp.c" 2>"$RUN/cc.log" ||
+    ! "$STAMP" /dev/null 0 2>>"$RUN/cc.log"; then
+    STAMP_KIND=static-libc
+    if ! cc -O2 -static -DSTAMP_LIBC -o "$STAMP" "$SCRIPT_DIR/stamp.c" 2>>"$RUN/cc.log"; then
+        STAMP_KIND=dynamic-libc
+        cc -O2 -DSTAMP_LIBC -o "$STAMP" "$SCRIPT_DIR/stamp.c" 2>>"$RUN/cc.log" || fail "cc bench/stamp.c" "$(tail -n 3 "$RUN/cc.log")"
+    fi
 fi
 D_STAMPS="$VAR/stamps/drover.stamps"
 DL_STAMPS="$VAR/stamps/drover-loaded.stamps"
-S_STAMPS="$VAR/stamps/supervisord.stamps"
 
-# supervisord: the restarter and SUP_N sleepers, its own config/socket/pidfile, foreground.
+# supervisord: SUP_INSTANCES independent supervisord processes, each with its own config,
+# socket and pidfile under $RUN/supervisord-<i>, each running one restarter (so the samples
+# arrive SUP_INSTANCES times faster: supervisord restarts about once a second); the first
+# also runs SUP_N sleep programs, for its RSS.
 CURRENT_LABEL=supervisord
-cat >"$RUN/supervisord.conf" <<EOF
+sup_conf() {   # instance
+    local dir="$RUN/supervisord-$1"
+    mkdir -p "$dir"
+    cat >"$dir/supervisord.conf" <<EOF
 [unix_http_server]
-file=$RUN/supervisord.sock
+file=$dir/supervisord.sock
 chmod=0700
 
 [supervisord]
-logfile=$RUN/supervisord.log
-pidfile=$RUN/supervisord.pid
-childlogdir=$RUN
+logfile=$dir/supervisord.log
+pidfile=$dir/supervisord.pid
+childlogdir=$dir
 nodaemon=true
 user=root
 
@@ -309,10 +347,10 @@ user=root
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl=unix://$RUN/supervisord.sock
+serverurl=unix://$dir/supervisord.sock
 
 [program:bench-stamp]
-command=$STAMP $S_STAMPS
+command=$STAMP $VAR/stamps/supervisord-$1.stamps
 user=nobody
 autostart=false
 autorestart=true
@@ -320,6 +358,9 @@ startsecs=0
 startretries=1000000
 stdout_logfile=NONE
 stderr_logfile=NONE
+EOF
+    if (($1 == 1 && SUP_N > 0)); then
+        cat >>"$dir/supervisord.conf" <<EOF
 
 [program:bench-sleep]
 command=/bin/sleep infinity
@@ -330,18 +371,30 @@ autorestart=true
 stdout_logfile=NONE
 stderr_logfile=NONE
 EOF
-((SUP_N > 0)) || sed -i '/^\[program:bench-sleep\]/,$d' "$RUN/supervisord.conf"
-supervisord -c "$RUN/supervisord.conf" >"$RUN/supervisord.out" 2>&1 &
-SUP_PID=$!
-t0=$(now)
-while :; do
-    alive "$SUP_PID" || fail "start supervisord" "exited: $(tail -n 3 "$RUN/supervisord.out")"
-    running=$(sctl status 2>/dev/null | grep -c ' RUNNING ' || true)
-    ((running >= SUP_N)) && [[ -S $RUN/supervisord.sock ]] && break
-    (($(date +%s) - ${t0%.*} < 60)) || fail "start supervisord" "$running of $SUP_N sleep programs RUNNING after 60s"
-    sleep 0.2
+    fi
+}
+S_STAMPS=()
+for ((i = 1; i <= SUP_INSTANCES; i++)); do
+    sup_conf "$i"
+    S_STAMPS+=("$VAR/stamps/supervisord-$i.stamps")
+    supervisord -c "$RUN/supervisord-$i/supervisord.conf" >"$RUN/supervisord-$i/supervisord.out" 2>&1 &
+    SUP_PIDS+=($!)
 done
-sctl start bench-stamp >/dev/null || fail "supervisorctl start bench-stamp" "see $RUN/supervisord.log"
+SUP_PID=${SUP_PIDS[0]}
+t0=$(now)
+for ((i = 1; i <= SUP_INSTANCES; i++)); do
+    want=$((i == 1 ? SUP_N : 0))
+    while :; do
+        alive "${SUP_PIDS[i - 1]}" || fail "start supervisord $i" "exited: $(tail -n 3 "$RUN/supervisord-$i/supervisord.out")"
+        running=$(sctl "$i" status 2>/dev/null | grep -c ' RUNNING ' || true)
+        ((running >= want)) && sctl "$i" pid >/dev/null 2>&1 && break
+        (($(date +%s) - ${t0%.*} < 60)) || fail "start supervisord $i" "$running of $want sleep programs RUNNING after 60s"
+        sleep 0.2
+    done
+done
+for ((i = 1; i <= SUP_INSTANCES; i++)); do
+    sctl "$i" start bench-stamp >/dev/null || fail "supervisorctl start bench-stamp" "see $RUN/supervisord-$i/supervisord.log"
+done
 SUP_T0=$(now)
 
 # droverd, in a cgroup v2 cgroup of its own, stderr to $LOG.
@@ -359,14 +412,16 @@ until dr ps --json >/dev/null 2>&1; do
     (($(date +%s) - ${t0%.*} < 30)) || fail "start droverd" "no answer on $SOCK after 30s"
     sleep 0.05
 done
-log "droverd pid $DROVERD_PID up in $(since "$t0")s (tree $TREE); supervisord pid $SUP_PID"
+log "droverd pid $DROVERD_PID up in $(since "$t0")s (tree $TREE); supervisord pids ${SUP_PIDS[*]}"
+echo "host cpus=$(nproc) kernel=$(uname -r) loadavg_1m=$(cut -d' ' -f1 /proc/loadavg) busy_pct_before=$BUSY_BEFORE stamp=$STAMP_KIND droverd=$BIN/droverd n=$N restarts=$RESTARTS sup_restarts=$SUP_RESTARTS"
 
 # ---------------------------------------------------------------- 1. restart latency
 CURRENT_LABEL=drover-restart
 { echo "jobs:"; restarter_yaml "$D_STAMPS"; } >"$RUN/restart.yaml"
 drover_restarts "$D_STAMPS" "$RUN/restart.yaml" "$RESTARTS"
-R_DROVER=$(latency_stats "$D_STAMPS" "$RESTARTS")
-echo "drover-restart $R_DROVER"
+R_DROVER=$(latency_stats "$RESTARTS" "$D_STAMPS")
+HB_ALONE=$HOST_BUSY
+echo "drover-restart $R_DROVER host_busy_pct=$HB_ALONE"
 
 # ---------------------------------------------------------------- 2. N sleepers
 CURRENT_LABEL=drover-scale
@@ -394,14 +449,14 @@ leaves=$(find "$TREE" -mindepth 1 -maxdepth 1 -type d -name "$JOB_S.*" | wc -l)
 
 sleep 2                                            # let the start-up burst settle
 CURRENT_LABEL=droverd-idle
-T_T0=$(cpu_ticks "$DROVERD_PID"); S_T0=$(sched_ns "$DROVERD_PID"); C_T0=$(ctx_switches "$DROVERD_PID"); W0=$(now)
+T_T0=$(cpu_ticks "$DROVERD_PID"); S_T0=$(sched_ns "$DROVERD_PID"); C_T0=$(ctx_switches "$DROVERD_PID"); W0=$(now); H0=$(cpu_sample)
 sleep "$IDLE_SECONDS"
 check_droverd "idle"
-T_T1=$(cpu_ticks "$DROVERD_PID"); S_T1=$(sched_ns "$DROVERD_PID"); C_T1=$(ctx_switches "$DROVERD_PID"); WALL=$(since "$W0")
+T_T1=$(cpu_ticks "$DROVERD_PID"); S_T1=$(sched_ns "$DROVERD_PID"); C_T1=$(ctx_switches "$DROVERD_PID"); WALL=$(since "$W0"); H1=$(cpu_sample)
 IDLE_PCT=$(awk -v d=$((T_T1 - T_T0)) -v hz="$CLK_TCK" -v w="$WALL" 'BEGIN { printf "%.3f", 100 * d / hz / w }')
 IDLE_PCT_NS=$(awk -v d=$((S_T1 - S_T0)) -v w="$WALL" 'BEGIN { printf "%.3f", 100 * d / 1e9 / w }')
 WAKE=$(awk -v d=$((C_T1 - C_T0)) -v w="$WALL" 'BEGIN { printf "%.1f", d / w }')
-echo "droverd-idle replicas=$N seconds=$WALL cpu_pct=$IDLE_PCT ticks=$((T_T1 - T_T0)) cpu_pct_schedstat=$IDLE_PCT_NS context_switches_per_s=$WAKE"
+echo "droverd-idle replicas=$N seconds=$WALL cpu_pct=$IDLE_PCT ticks=$((T_T1 - T_T0)) cpu_pct_schedstat=$IDLE_PCT_NS context_switches_per_s=$WAKE host_busy_pct=$(busy_pct "$H0" "$H1")"
 
 CURRENT_LABEL=droverd-rss
 RSS=$(status_kib "$DROVERD_PID" VmRSS); HWM=$(status_kib "$DROVERD_PID" VmHWM)
@@ -434,8 +489,9 @@ if ((LOADED_RESTARTS >= 2)); then
     CURRENT_LABEL=drover-restart-loaded
     { echo "jobs:"; sleepers_yaml; restarter_yaml "$DL_STAMPS"; } >"$RUN/loaded.yaml"
     drover_restarts "$DL_STAMPS" "$RUN/loaded.yaml" "$LOADED_RESTARTS"
-    R_LOADED=$(latency_stats "$DL_STAMPS" "$LOADED_RESTARTS")
-    echo "drover-restart-loaded replicas=$N $R_LOADED"
+    R_LOADED=$(latency_stats "$LOADED_RESTARTS" "$DL_STAMPS")
+    HB_LOADED=$HOST_BUSY
+    echo "drover-restart-loaded replicas=$N $R_LOADED host_busy_pct=$HB_LOADED"
     read -r running _ < <(count_running "$JOB_S") || true
     ((running == N)) || fail "after the loaded restarts" "only $running of $N sleepers running: $(state_histogram "$JOB_S")"
 fi
@@ -450,20 +506,26 @@ echo "drover-delete replicas=$N all_gone_s=$DELETE_S rss_after_mib=$(mib "$RSS_A
 
 # ---------------------------------------------------------------- 3. supervisord
 CURRENT_LABEL=supervisord-restart
-t_limit=$((SUP_RESTARTS * 3 / 2 + 30))
-while (($(starts "$S_STAMPS") < SUP_RESTARTS + 1)); do
-    alive "$SUP_PID" || fail "wait for supervisord restarts" "supervisord exited"
-    if (($(date +%s) - ${SUP_T0%.*} > t_limit)); then
-        fail "wait for supervisord restarts" "only $(starts "$S_STAMPS") starts after ${t_limit}s"
-    fi
-    sleep 0.5
+# Each instance contributes ceil(SUP_RESTARTS / SUP_INSTANCES) restarts.
+per=$(((SUP_RESTARTS + SUP_INSTANCES - 1) / SUP_INSTANCES))
+t_limit=$((per * 2 + 30))
+for ((i = 1; i <= SUP_INSTANCES; i++)); do
+    while (($(starts "${S_STAMPS[i - 1]}") < per + 1)); do
+        alive "${SUP_PIDS[i - 1]}" || fail "wait for supervisord restarts" "supervisord $i exited"
+        if (($(date +%s) - ${SUP_T0%.*} > t_limit)); then
+            fail "wait for supervisord restarts" "supervisord $i: only $(starts "${S_STAMPS[i - 1]}") starts after ${t_limit}s"
+        fi
+        sleep 0.5
+    done
 done
-sctl stop bench-stamp >/dev/null || log "supervisorctl stop bench-stamp failed"
-R_SUP=$(latency_stats "$S_STAMPS" "$SUP_RESTARTS")
+for ((i = 1; i <= SUP_INSTANCES; i++)); do
+    sctl "$i" stop bench-stamp >/dev/null || log "supervisorctl stop bench-stamp ($i) failed"
+done
+R_SUP="$(latency_stats "$SUP_RESTARTS" "${S_STAMPS[@]}") instances=$SUP_INSTANCES"
 echo "supervisord-restart $R_SUP"
 CURRENT_LABEL=supervisord-rss
 SUP_RSS=$(status_kib "$SUP_PID" VmRSS)
-SUP_RUNNING=$(sctl status 2>/dev/null | grep -c '^bench-sleep.* RUNNING ' || true)
+SUP_RUNNING=$(sctl 1 status 2>/dev/null | grep -c '^bench-sleep.* RUNNING ' || true)
 ((SUP_RUNNING == SUP_N)) || fail "supervisord sleepers" "$SUP_RUNNING of $SUP_N RUNNING"
 echo "supervisord-rss programs=$SUP_N rss_mib=$(mib "$SUP_RSS")"
 
@@ -483,14 +545,15 @@ target restart_median_ms "$(get "$R_DROVER" median_ms)" "<=" 2
 target rss_mib "$(mib "$RSS")" "<=" 64
 target idle_cpu_pct "$IDLE_PCT" "<=" 0.2
 target ps_median_ms "$PS_MED" "<=" 100
-echo "targets met=$met of=$total${missed:+ missed=${missed# }}"
+echo "targets met=$met of=$total${missed:+ missed=${missed# }} loadavg_1m_end=$(cut -d' ' -f1 /proc/loadavg)"
 
 echo
-printf '%-40s %12s %12s\n' "restart latency (exit -> next exec)" "median ms" "p90 ms"
-printf '%-40s %12s %12s\n' "droverd (alone), n=$(get "$R_DROVER" n)" "$(get "$R_DROVER" median_ms)" "$(get "$R_DROVER" p90_ms)"
-[[ -n ${R_LOADED:-} ]] &&
-    printf '%-40s %12s %12s\n' "droverd ($N sleepers up), n=$(get "$R_LOADED" n)" "$(get "$R_LOADED" median_ms)" "$(get "$R_LOADED" p90_ms)"
-printf '%-40s %12s %12s\n' "supervisord, n=$(get "$R_SUP" n)" "$(get "$R_SUP" median_ms)" "$(get "$R_SUP" p90_ms)"
+printf '%-40s %10s %10s %10s\n' "restart latency (exit -> next exec)" "median ms" "p90 ms" "host busy"
+printf '%-40s %10s %10s %9s%%\n' "droverd (alone), n=$(get "$R_DROVER" n)" "$(get "$R_DROVER" median_ms)" "$(get "$R_DROVER" p90_ms)" "$HB_ALONE"
+if [[ -n ${R_LOADED:-} ]]; then
+    printf '%-40s %10s %10s %9s%%\n' "droverd ($N sleepers up), n=$(get "$R_LOADED" n)" "$(get "$R_LOADED" median_ms)" "$(get "$R_LOADED" p90_ms)" "$HB_LOADED"
+fi
+printf '%-40s %10s %10s\n' "supervisord, n=$(get "$R_SUP" n)" "$(get "$R_SUP" median_ms)" "$(get "$R_SUP" p90_ms)"
 echo
 printf '%-48s %s\n' "$N sleep replicas under droverd" ""
 printf '%-48s %s\n' "  drover apply returned after" "${APPLY_S} s"

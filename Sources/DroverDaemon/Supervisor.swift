@@ -133,7 +133,9 @@ actor Supervisor {
         reconcile()
         logRotation = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
+                // Rotation copies only the newest 10 MiB, so a check every 10 s bounds the
+                // files however fast a replica writes; more often cost idle CPU per replica.
+                try? await Task.sleep(for: .seconds(10))
                 await self?.rotateLogs()
             }
         }
@@ -914,7 +916,8 @@ actor Supervisor {
     }
 
     private func rotateLogs() {
-        for key in replicas.keys { ReplicaLogs(path: paths.logFile(key)).rotateIfNeeded() }
+        // Only running replicas write.
+        for (key, replica) in replicas where replica.sandbox != nil { ReplicaLogs(path: paths.logFile(key)).rotateIfNeeded() }
     }
 
     func status(job name: String? = nil) -> [JobStatus] {

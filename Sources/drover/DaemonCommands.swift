@@ -324,11 +324,12 @@ func humanBytes(_ bytes: UInt64) -> String {
 }
 
 extension ISO8601DateFormatter {
-    static var fractional: ISO8601DateFormatter {
+    /// One formatter for every row of `ps` (making one per row was most of its time).
+    nonisolated(unsafe) static let fractional: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter
-    }
+    }()
 }
 
 extension JSONEncoder {
