@@ -686,6 +686,13 @@ actor Supervisor {
     private func armTimer(_ key: Key, _ replica: Replica, at deadline: Timestamp) {
         replica.timer?.cancel()
         let delay = max(.zero, deadline - .now)
+        if delay == .zero {
+            // Due now (a restart with `initial: 0s`): fire in this turn, so the new replica is
+            // spawned before the turn's state is written (the fsync stays off the restart path).
+            replica.timer = nil
+            apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+            return
+        }
         replica.timer = Task { [weak self] in
             try? await Task.sleep(for: delay)
             if Task.isCancelled { return }
