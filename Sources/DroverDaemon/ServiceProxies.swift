@@ -46,7 +46,10 @@ final class ServiceProxies: Sendable {
         for proxy in stale { await proxy.stop() }
         var failures: [(job: String, message: String)] = []
         for (job, port) in wanted.sorted(by: { $0.0 < $1.0 }) {
-            let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton)
+            // A backend whose listen queue is full drops the SYN, and the kernel resends it
+            // after 1 s: a connect timeout of 1 s would give up just before that.
+            let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton,
+                                     options: .init(connectTimeout: .seconds(3)))
             do {
                 try await proxy.start()
             } catch {
