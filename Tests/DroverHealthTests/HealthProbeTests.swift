@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func failsWhenRefused() async throws {
-        let closed = try ClosedPort()
+        let closed = try HeldPort(.closed)
         defer { withExtendedLifetime(closed) {} }
         let port = closed.port
         let result = await HealthProbe.http(port: port, path: "/healthz", timeout: .seconds(2))
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func failsWhenRefused() async throws {
-        let closed = try ClosedPort()
+        let closed = try HeldPort(.closed)
         defer { withExtendedLifetime(closed) {} }
         let port = closed.port
         #expect(await HealthProbe.tcp(port: port, timeout: .seconds(2))
@@ -123,7 +123,7 @@ import Testing
 
     /// A connect that never completes ends at the timeout.
     @Test func failsOnTimeout() async throws {
-        let listener = try FullBacklogListener()
+        let listener = try HeldPort(.fullBacklog)
         // The first connection fills the backlog; the next one's SYNs go unanswered.
         #expect(await HealthProbe.tcp(port: listener.port, timeout: .seconds(2))
             == ProbeResult(passed: true, message: "connected"))

@@ -112,15 +112,19 @@ private final class AnswerHandler: ChannelInboundHandler {
     }
 }
 
-/// A port nothing listens on: bound by the kernel's choice, then closed.
-/// A port nothing listens on, held (bound, never listening) for as long as the value lives:
-/// a connect is refused, and no test running in parallel can take the port meanwhile (a port
-/// merely closed again could be handed to the next bind(0)).
-final class ClosedPort {
+/// A socket on 127.0.0.1 at a port the kernel picks, held while the value lives:
+/// - `.closed`: bound, never listening: a connect is refused, and no test running in
+///   parallel can take the port meanwhile (a port merely closed again could be handed to the
+///   next bind(0));
+/// - `.fullBacklog`: listening with a backlog of 0 and never accepting: once one connection
+///   is queued, Linux drops further SYNs, so a connect neither succeeds nor is refused, and
+///   only a timeout ends it.
+final class HeldPort {
+    enum Kind { case closed, fullBacklog }
     let port: Int
     private let descriptor: Int32
 
-    init() throws {
+    init(_ kind: Kind) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         var address = sockaddr_in()
@@ -129,38 +133,7 @@ final class ClosedPort {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else {
-            let error = IOError(errnoCode: errno, reason: "bind")
-            close(descriptor)
-            throw error
-        }
-        self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(descriptor) }
-}
-
-/// A listening socket that never accepts, with a backlog of 0 (one queued connection fills
-/// it): once one connection is queued, Linux drops further SYNs, so a connect neither
-/// succeeds nor is refused, and only a timeout ends it.
-final class FullBacklogListener {
-    let port: Int
-    private let descriptor: Int32
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && listen(descriptor, 0) == 0
+                bind(descriptor, $0, length) == 0 && (kind == .closed || listen(descriptor, 0) == 0)
                     && getsockname(descriptor, $0, &length) == 0
             }
         }
