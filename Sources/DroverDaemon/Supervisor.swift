@@ -951,7 +951,7 @@ actor Supervisor {
 
     private func view(_ key: Key, _ replica: Replica) -> ReplicaStatus {
         let lifecycle = replica.lifecycle
-        let stats = replica.sandbox?.cgroup?.stats()
+        let stats = replica.sandbox?.cgroup?.stats(controllers: tree.controllers)
         var reason: String?
         switch lifecycle.state {
         case .pending(.waitingForResources): reason = replica.pendingWhy.map { "waiting for resources: \($0)" } ?? "waiting for resources"

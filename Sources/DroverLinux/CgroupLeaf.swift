@@ -60,9 +60,14 @@ public final class CgroupLeaf: @unchecked Sendable {
         return unenforced
     }
 
-    public func stats() -> CgroupStats {
+    /// What the cgroup's interface files say. `controllers`: the ones its parent enabled; the
+    /// files of missing controllers are not even looked up (droverd asks this of every
+    /// replica for each `ps`).
+    public func stats(controllers: Set<String>? = nil) -> CgroupStats {
+        let memory = controllers?.contains("memory") ?? true
+        let pids = controllers?.contains("pids") ?? true
         let cpu = Files.keyValues((try? Files.read(path + "/cpu.stat")) ?? "")
-        let memoryEvents = Files.keyValues((try? Files.read(path + "/memory.events")) ?? "")
+        let memoryEvents = memory ? Files.keyValues((try? Files.read(path + "/memory.events")) ?? "") : [:]
         func number(_ file: String) -> UInt64? {
             (try? Files.read(path + "/" + file)).flatMap { UInt64($0.trimmingWhitespace()) }
         }
@@ -70,9 +75,9 @@ public final class CgroupLeaf: @unchecked Sendable {
             cpuUsageMicroseconds: cpu["usage_usec"],
             throttledPeriods: cpu["nr_throttled"],
             throttledMicroseconds: cpu["throttled_usec"],
-            memoryCurrent: number("memory.current"),
-            memoryPeak: number("memory.peak"),
-            pidsCurrent: number("pids.current"),
+            memoryCurrent: memory ? number("memory.current") : nil,
+            memoryPeak: memory ? number("memory.peak") : nil,
+            pidsCurrent: pids ? number("pids.current") : nil,
             oomKills: memoryEvents["oom_kill"])
     }
 
