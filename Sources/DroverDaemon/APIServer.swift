@@ -136,6 +136,7 @@ struct APIServer {
             let since = request.uri.queryParameters["since"].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
             let subject = request.uri.queryParameters["subject"].map(String.init)
             let follow = request.uri.queryParameters["follow"] == "1"
+            await supervisor.syncWrites()
             let first = try store.events(after: 0, since: since, subject: subject)
             guard follow else { return try json(first) }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init { writer in

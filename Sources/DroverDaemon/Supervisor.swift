@@ -75,6 +75,7 @@ actor Supervisor {
     private var pendingRemovals: Set<Key> = []
     private var pendingEvents: [(time: Date, subject: String, kind: String, message: String)] = []
     private var flushScheduled = false
+    private let writer = DispatchQueue(label: "droverd.store-writer")
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
          names: NameRegistry, proxies: ServiceProxies, capacity: Capacity, logger: Logger) throws {
@@ -156,6 +157,7 @@ actor Supervisor {
         monitor?.shutdown()
         monitor = nil
         flush()
+        drainWriter()
     }
 
     // MARK: desired state
@@ -915,11 +917,26 @@ actor Supervisor {
         pendingSaves.removeAll()
         pendingRemovals.removeAll()
         pendingEvents.removeAll()
-        do {
-            try store.commit(saves: saves, removals: removals, events: events)
-        } catch {
-            logger.error("cannot save state: \(error)")
+        // The commit (and its fsync) runs on a serial queue of its own: the actor goes on
+        // handling exits and spawns meanwhile; the queue keeps the commits in order.
+        writer.async { [store, logger] in
+            do {
+                try store.commit(saves: saves, removals: removals, events: events)
+            } catch {
+                logger.error("cannot save state: \(error)")
+            }
         }
+    }
+
+    /// Waits until every commit handed to the writer is done (shutdown).
+    func drainWriter() {
+        writer.sync {}
+    }
+
+    /// Everything changed so far is in the store (for readers of the store: events).
+    func syncWrites() {
+        flush()
+        drainWriter()
     }
 
     private func rotateLogs() {
