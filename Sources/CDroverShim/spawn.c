@@ -132,6 +132,11 @@ static void reset_signal_handlers(void) {
 __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_plan *p, int report_fd) {
     reset_signal_handlers();
 
+    // A session of its own: signals for the spawner's process group or terminal (Ctrl-C in
+    // the shell that started droverd, `timeout`, a service manager's group kill) must not
+    // reach the sandbox; droverd's own exit must leave it running.
+    if (setsid() < 0) fail(report_fd, DROVER_STEP_SETSID, -1);
+
     // Joining a running sandbox (the parent joined its PID namespace for us); first, while
     // the pidfd is still open.
     if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
@@ -358,6 +363,7 @@ const char *drover_step_name(int step) {
     case DROVER_STEP_INIT_FORK: return "fork";
     case DROVER_STEP_SIGNALS: return "sigprocmask";
     case DROVER_STEP_SETNS: return "setns";
+    case DROVER_STEP_SETSID: return "setsid";
     default: return "unknown step";
     }
 }

@@ -243,6 +243,10 @@ struct DaemonTests {
         try daemon.apply("jobs:\n" + serving(job, replicas: 20, command: [testload, "pause"]))
         #expect(try eventually(timeout: 60) { try replicas(daemon, job).filter { $0.state == "ready" }.count == 20 })
         let before = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.pid ?? 0) })
+        // Replicas live in sessions of their own: a signal to droverd's process group (Ctrl-C
+        // in its terminal, `timeout`) does not reach them.
+        let daemonSession = sessionID(daemon.process!.pid)
+        #expect(before.values.allSatisfy { sessionID($0) != daemonSession && sessionID($0) == $0 }, "each replica leads its own session")
         daemon.kill(SIGKILL)
         #expect(before.values.allSatisfy { kill($0, 0) == 0 }, "replicas outlive droverd")
         let victim = try #require(before[7])
@@ -803,6 +807,14 @@ final class OrderWatcher: @unchecked Sendable {
         usleep(5_000)
         return violations
     }
+}
+
+/// Field 6 of /proc/PID/stat: the session id.
+func sessionID(_ pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 3 ? Int32(fields[3]) : nil
 }
 
 func readLinkText(_ path: String) -> String {

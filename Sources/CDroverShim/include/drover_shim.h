@@ -35,6 +35,7 @@ enum drover_step {
     DROVER_STEP_INIT_FORK = 17,     // reported by drover-init
     DROVER_STEP_SIGNALS = 18,
     DROVER_STEP_SETNS = 19,
+    DROVER_STEP_SETSID = 20,
 };
 
 // Wire format of the report pipe (also written by drover-init, which does not link this
