@@ -130,22 +130,6 @@ final class Store: @unchecked Sendable {
         }
     }
 
-    func save(_ record: ReplicaRecord) throws {
-        let json = String(decoding: try JSONEncoder.sorted.encode(record), as: UTF8.self)
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO replica (job, idx, record) VALUES (?, ?, ?)
-                ON CONFLICT(job, idx) DO UPDATE SET record = excluded.record
-                """, arguments: [record.job, record.index, json])
-        }
-    }
-
-    func removeReplica(job: String, index: Int) throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM replica WHERE job = ? AND idx = ?", arguments: [job, index])
-        }
-    }
-
     /// A batch of replica saves, removals and events in one transaction: one fsync for all
     /// that one turn of the supervisor changed.
     func commit(saves: [ReplicaRecord], removals: [(job: String, index: Int)], events: [(time: Date, subject: String, kind: String, message: String)]) throws {
@@ -172,10 +156,6 @@ final class Store: @unchecked Sendable {
     }
 
     // MARK: events
-
-    func record(subject: String, kind: String, message: String) {
-        try? database.write { db in try insertEvent(db, subject: subject, kind: kind, message: message) }
-    }
 
     private func insertEvent(_ db: Database, subject: String, kind: String, message: String) throws {
         try db.execute(sql: "INSERT INTO event (time, subject, kind, message) VALUES (?, ?, ?, ?)",

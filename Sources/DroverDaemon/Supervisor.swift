@@ -1022,8 +1022,6 @@ actor Supervisor {
         return ReplicaLogs(path: paths.logFile(key))
     }
 
-    var replicaCount: Int { replicas.count }
-    var runningCount: Int { replicas.values.filter { $0.sandbox != nil }.count }
 }
 
 /// What replicas may request in all (SPEC §5): detected, or `droverd --capacity`.

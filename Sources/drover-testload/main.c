@@ -220,15 +220,21 @@ static double cpu_seconds(void) {
     return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// Spins for `seconds` of wall time; prints the CPU it got in that window (start-up excluded)
+// and the window's length.
 static void cmd_spin(double seconds) {
     struct timespec start, now;
+    double cpu_at_start = cpu_seconds();
     clock_gettime(CLOCK_MONOTONIC, &start);
     volatile unsigned long x = 0;
+    double elapsed;
     do {
         for (int i = 0; i < 100000; i++) x += i;
         clock_gettime(CLOCK_MONOTONIC, &now);
-    } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
-    say("cpu_seconds=%.3f", cpu_seconds());
+        elapsed = (now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+    } while (elapsed < seconds);
+    say("cpu_seconds=%.3f", cpu_seconds() - cpu_at_start);
+    say("wall_seconds=%.3f", elapsed);
 }
 
 // N spinning children for a while; prints their total CPU time (what the scheduler gave them).
