@@ -7,21 +7,9 @@
 # Usage: [COUNT=50] bench/evict.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
 COUNT=${COUNT:-50}
-WORK=/var/tmp/drover-evict-bench-$$
-mkdir -p "$WORK"
-SOCK="$WORK/drover.sock"
-DROVERD_PID=
-cleanup() {
-    if [ -S "$SOCK" ]; then "$BIN/drover" delete stubborn --socket "$SOCK" >/dev/null 2>&1 || true; sleep 1; fi
-    [ -n "$DROVERD_PID" ] && kill "$DROVERD_PID" 2>/dev/null && wait "$DROVERD_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-"$BIN/droverd" --socket "$SOCK" --state-dir "$WORK/state" >"$WORK/droverd.log" 2>&1 &
-DROVERD_PID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+. "$ROOT/bench/droverd-lib.sh"
+start_droverd evict stubborn
 cat >"$WORK/stubborn.yaml" <<YAML
 jobs:
   stubborn:

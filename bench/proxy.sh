@@ -9,21 +9,11 @@
 # Usage: [BACKENDS="python trivial"] [N=1] [DURATION=10s] [CONNECTIONS=16] bench/proxy.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
 N=${N:-1}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 command -v wrk >/dev/null || { echo "proxy.sh: wrk not installed (apt-get install wrk)" >&2; exit 2; }
-WORK=/var/tmp/drover-proxy-bench-$$
-mkdir -p "$WORK"
-SOCK="$WORK/drover.sock"
-DROVERD_PID=
-cleanup() {
-    if [ -S "$SOCK" ]; then "$BIN/drover" delete bench --socket "$SOCK" >/dev/null 2>&1 || true; sleep 1; fi
-    [ -n "$DROVERD_PID" ] && kill "$DROVERD_PID" 2>/dev/null && wait "$DROVERD_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/bench/droverd-lib.sh"
 SERVICE=$(python3 -c 'import socket
 for p in range(15000, 19000):
     s = socket.socket()
@@ -31,9 +21,7 @@ for p in range(15000, 19000):
         s.bind(("0.0.0.0", p)); print(p); break
     except OSError: pass
     finally: s.close()')
-"$BIN/droverd" --socket "$SOCK" --state-dir "$WORK/state" >"$WORK/droverd.log" 2>&1 &
-DROVERD_PID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+start_droverd proxy bench
 run() { # label url
     local out
     out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
