@@ -17,10 +17,7 @@ struct DeclaredPorts {
     var written: Set<String> = []
     var writtenInOrder: [String] = []
 
-    /// `http` → `PORT_HTTP`, `grpc-admin` → `PORT_GRPC_ADMIN` (SPEC §1).
-    static func variable(for port: String) -> String {
-        "PORT_" + String(port.uppercased().map { $0 == "-" ? "_" : $0 })
-    }
+    static func variable(for port: String) -> String { JobSpec.portVariable(port) }
 }
 
 /// Turns one `jobs.<name>` node into a `JobSpec`: every field typed and checked, defaults from

@@ -165,10 +165,8 @@ struct APIServer {
             return try json(names.resolve(job: job, index: index))
         }
         v1.get("names/:job") { request, context in
-            let name = try context.parameters.require("job")
-            let parts = name.split(separator: ".", maxSplits: 1)
-            if parts.count == 2, let index = Int(parts[0]) { return try await resolve(request, String(parts[1]), index) } // 2.web
-            return try await resolve(request, name, nil)
+            let (job, index) = try parseReplicaName(context.parameters.require("job")) // web or 2.web
+            return try await resolve(request, job, index)
         }
         v1.get("names/:job/:index") { request, context in
             let key = try replicaKey(context)
@@ -221,16 +219,11 @@ private func replicaKey(_ context: DroverRequestContext) throws -> Supervisor.Ke
 }
 
 /// `web/2`, `2.web` or `web`.
-private func parseReplicaName(_ name: String) throws -> (job: String, index: Int?) {
-    if let slash = name.firstIndex(of: "/") {
-        guard let index = Int(name[name.index(after: slash)...]), index >= 0 else {
-            throw APIError(.badRequest, ErrorBody(error: "bad replica name", detail: "\"\(name)\": expected JOB/INDEX such as web/2, or JOB"))
-        }
-        return (String(name[..<slash]), index)
+private func parseReplicaName(_ text: String) throws -> (job: String, index: Int?) {
+    guard let name = ReplicaName.parse(text) else {
+        throw APIError(.badRequest, ErrorBody(error: "bad replica name", detail: "\"\(text)\": \(ReplicaName.expected)"))
     }
-    let parts = name.split(separator: ".", maxSplits: 1)
-    if parts.count == 2, let index = Int(parts[0]) { return (String(parts[1]), index) }
-    return (name, nil)
+    return (name.job, name.index)
 }
 
 private func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {

@@ -578,14 +578,7 @@ actor Supervisor {
     private func settleTerminal(_ key: Key, _ replica: Replica) {
         let job = jobs[key.job]
         let wanted = job.map { !$0.stopped && key.index < $0.spec.replicas } ?? false
-        switch replica.lifecycle.state {
-        case .succeeded, .failed:
-            if !wanted { forget(key, replica, removeState: job == nil) }
-        case .exited:
-            if !wanted { forget(key, replica, removeState: job == nil) }
-        default:
-            break
-        }
+        if replica.lifecycle.state.isTerminal && !wanted { forget(key, replica, removeState: job == nil) }
     }
 
     private func spawn(_ key: Key, _ replica: Replica) {
@@ -637,17 +630,8 @@ actor Supervisor {
     }
 
     private func sandboxSpec(_ key: Key, spec: JobSpec, ports: [String: Int]) throws -> SandboxSpec {
-        var environment: [String: String] = [
-            "DROVER_JOB": spec.name,
-            "DROVER_REPLICA": String(key.index),
-            "DROVER_REPLICAS": String(spec.replicas),
-            "DROVER_NAME": key.description,
-            "DROVER_STATE_DIR": paths.stateDirectory(key),
-            "DROVER_LAMEDUCK_FILE": paths.lameduckFile(key),
-            "TMPDIR": "/tmp",
-        ]
-        for (name, port) in ports { environment["PORT_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = String(port) }
-        for (name, value) in spec.environment { environment[name] = value }
+        let environment = spec.replicaEnvironment(index: key.index, ports: ports, stateDirectory: paths.stateDirectory(key),
+                                                  lameduckFile: paths.lameduckFile(key))
         let command = try spec.command.map { try Expansion.expand($0, environment: environment) }
         let stateDirectory = paths.stateDirectory(key)
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
@@ -766,10 +750,8 @@ actor Supervisor {
 
     private func execProbe(_ key: Key, _ replica: Replica, sandbox: Sandbox, command: [String], timeout: Duration) async -> ProbeResult {
         let job = replica.lifecycle.job
-        var environment = job.environment
-        environment["DROVER_NAME"] = key.description
-        environment["DROVER_STATE_DIR"] = paths.stateDirectory(key)
-        for (name, port) in replica.ports { environment["PORT_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = String(port) }
+        let environment = job.replicaEnvironment(index: key.index, ports: replica.ports, stateDirectory: paths.stateDirectory(key),
+                                                 lameduckFile: paths.lameduckFile(key))
         let checker: Sandbox
         do {
             let spec = SandboxSpec(command: command, environment: environment, user: try UserSpec.parse(job.user),

@@ -248,3 +248,24 @@ public struct HostStatus: Codable, Equatable, Sendable {
     public var drained: Bool
     public init(drained: Bool) { self.drained = drained }
 }
+
+/// A name as users write it (SPEC §6): `web` (a job), `web/2` or, in DNS order, `2.web` (one
+/// replica). The CLI and the API read names the same way.
+public struct ReplicaName: Equatable, Sendable {
+    public var job: String
+    public var index: Int?
+
+    public static let expected = "expected JOB/INDEX such as web/2 (or 2.web), or JOB"
+
+    /// Nil when `text` is none of the three forms.
+    public static func parse(_ text: String) -> ReplicaName? {
+        if let slash = text.firstIndex(of: "/") {
+            guard slash != text.startIndex, let index = Int(text[text.index(after: slash)...]), index >= 0 else { return nil }
+            return ReplicaName(job: String(text[..<slash]), index: index)
+        }
+        let parts = text.split(separator: ".", maxSplits: 1)
+        if parts.count == 2, let index = Int(parts[0]), index >= 0 { return ReplicaName(job: String(parts[1]), index: index) }
+        guard !text.isEmpty, !text.contains(".") else { return nil }
+        return ReplicaName(job: text, index: nil)
+    }
+}

@@ -43,18 +43,10 @@ func printJSON<T: Encodable>(_ value: T) throws {
 
 /// `web/2` or `2.web` (SPEC §6) → (job, index); `web` → (job, nil).
 func parseName(_ text: String) throws -> (job: String, index: Int?) {
-    if let slash = text.firstIndex(of: "/") {
-        guard let index = Int(text[text.index(after: slash)...]), index >= 0, slash != text.startIndex else {
-            throw ValidationError("\"\(text)\" is not a replica name (expected JOB/INDEX such as web/2, or JOB)")
-        }
-        return (String(text[..<slash]), index)
+    guard let name = ReplicaName.parse(text) else {
+        throw ValidationError("\"\(text)\" is not a replica name (\(ReplicaName.expected))")
     }
-    let parts = text.split(separator: ".", maxSplits: 1)
-    if parts.count == 2, let index = Int(parts[0]), index >= 0 { return (String(parts[1]), index) }
-    guard !text.isEmpty, !text.contains(".") else {
-        throw ValidationError("\"\(text)\" is not a replica name (expected JOB/INDEX such as web/2, or JOB)")
-    }
-    return (text, nil)
+    return (name.job, name.index)
 }
 
 struct Apply: DaemonCommand {
@@ -389,14 +381,8 @@ struct Exec: DaemonCommand {
             throw fail("\(name) has no running process (state \(replica?.state ?? "unknown"))", code: 1)
         }
         guard getuid() == 0 else { throw fail("exec needs root: it joins \(name)'s namespaces", code: 1) }
-        var environment = spec.environment
-        environment["DROVER_JOB"] = job
-        environment["DROVER_REPLICA"] = String(index!)
-        environment["DROVER_REPLICAS"] = String(spec.replicas)
-        environment["DROVER_NAME"] = replica.name
-        environment["DROVER_STATE_DIR"] = replica.stateDirectory
-        environment["TMPDIR"] = "/tmp"
-        for (port, number) in replica.ports { environment[Run.portVariable(port)] = String(number) }
+        var environment = spec.replicaEnvironment(index: index!, ports: replica.ports, stateDirectory: replica.stateDirectory,
+                                                  lameduckFile: nil)
         if let term = getenv("TERM") { environment["TERM"] = String(cString: term) }
         let user: UserSpec
         var kept = Set<Capability>()

@@ -97,10 +97,10 @@ struct Run: ParsableCommand {
                   port.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
             else { throw ValidationError("--port \"\(port)\": a port name is letters, digits, - and _, starting with a letter (e.g. http)") }
         }
-        if Set(ports.map(Self.portVariable)).count != ports.count {
+        if Set(ports.map(JobSpec.portVariable)).count != ports.count {
             throw ValidationError("--port: the names \(ports.joined(separator: ", ")) give the same PORT_ variable twice")
         }
-        for (name, number) in portNumbers { env[Self.portVariable(name)] = String(number) }
+        for (name, number) in portNumbers { env[JobSpec.portVariable(name)] = String(number) }
         var argv: [String] = []
         for argument in command {
             argv.append(try check("command") { () throws(InputError) in try Expansion.expand(argument, environment: env) })
@@ -118,10 +118,6 @@ struct Run: ParsableCommand {
             limits: limits,
             strictLimits: strictLimits,
             dieWithParent: true)
-    }
-
-    static func portVariable(_ name: String) -> String {
-        "PORT_" + name.uppercased().replacingAll("-", with: "_")
     }
 
     func run() throws {
@@ -174,10 +170,4 @@ struct Run: ParsableCommand {
         return numbers
     }
 
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: Character) -> String {
-        String(map { $0 == target ? replacement : $0 })
-    }
 }
