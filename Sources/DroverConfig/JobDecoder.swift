@@ -311,14 +311,6 @@ struct JobDecoder {
 }
 
 /// `100ms`, `30s`, `5m`, `1h`, as a user would write the duration back.
-func formatDuration(_ duration: Duration) -> String {
-    let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    for (unit, size) in [("h", Int64(3_600_000)), ("m", 60000), ("s", 1000)] where milliseconds % size == 0 && milliseconds >= size {
-        return "\(milliseconds / size)\(unit)"
-    }
-    return "\(milliseconds)ms"
-}
-
 private extension Unicode.Scalar {
     var isLowercaseLetter: Bool { ("a"..."z").contains(self) }
     /// ASCII letters only: names that every shell and tool takes.

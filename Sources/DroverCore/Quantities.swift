@@ -93,3 +93,14 @@ public func formatSize(_ bytes: UInt64) -> String {
     }
     return "\(bytes)"
 }
+
+/// Human rendering of durations, the way users write them: 1500ms → "1500ms", 30s → "30s",
+/// 5m → "5m" (the largest unit that divides it, milliseconds at least).
+public func formatDuration(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    for (unit, size) in [("h", Int64(3_600_000)), ("m", 60000), ("s", 1000)] where milliseconds % size == 0 && milliseconds >= size {
+        return "\(milliseconds / size)\(unit)"
+    }
+    return "\(milliseconds)ms"
+}

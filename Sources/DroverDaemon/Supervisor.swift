@@ -775,7 +775,7 @@ actor Supervisor {
         guard let status else {
             try? checker.signal(SIGKILL)
             _ = checker.wait()
-            return ProbeResult(passed: false, message: "timeout after \(timeout)")
+            return ProbeResult(passed: false, message: "timeout after \(formatDuration(timeout))")
         }
         return ProbeResult(passed: status == .exited(0), message: status.description)
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DroverCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -47,13 +48,5 @@ enum ProbeFailure {
     }
 
     /// `100ms`, `1s`, `1500ms`, `2m`, as a user writes a duration in the jobs file.
-    static func format(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60000), ("s", 1000)]
-        where milliseconds % size == 0 && milliseconds >= size {
-            return "\(milliseconds / size)\(unit)"
-        }
-        return "\(milliseconds)ms"
-    }
+    static func format(_ duration: Duration) -> String { formatDuration(duration) }
 }
