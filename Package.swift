@@ -37,6 +37,11 @@ let package = Package(
             pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]
         ),
+        // BPF sk_lookup steering for the service proxy (raw bpf(2), no libbpf).
+        .target(
+            name: "CDroverSteer",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
         .target(name: "DroverCore"),
         .target(
             name: "DroverLinux",
@@ -61,6 +66,7 @@ let package = Package(
         .target(
             name: "DroverProxy",
             dependencies: [
+                "CDroverSteer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# bench/proxy.sh — throughput and latency through droverd's service proxy vs straight to the
+# bench/proxy.sh — throughput and latency through a job's service port vs straight to the
 # replica, with wrk, in one run. One droverd (release build) runs a job of N replicas of a
 # small HTTP server with a service port; wrk hits replica 0's own port directly, then the
-# service port. Two backends, both one request per connection (HTTP/1.0):
+# service port twice: with droverd's default path (kernel steering: a BPF sk_lookup program
+# hands each connection to a replica's own listening socket), then, after restarting droverd
+# with --service-relay-only (replicas stay), through the user-space relay. Two backends, both
+# one request per connection (HTTP/1.0):
 #   python   python3 -m http.server, the SPEC's example web job (~1k requests/s)
 #   trivial  drover-testload serve, a C loop answering a fixed 200 (~40k requests/s): the
-#            worst case for any user-space proxy, whose own work then dominates
+#            worst case for a user-space relay, whose own work then dominates
 # Usage: [BACKENDS="python trivial"] [N=1] [DURATION=10s] [CONNECTIONS=16] bench/proxy.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +36,14 @@ run() { # label url
     echo "$1 requests_per_s=$rps p99=$p99 ${errors:+errors=\"$errors\"}"
     echo "$rps" >"$WORK/$1.rps"
 }
+wait_published() {
+    for _ in $(seq 200); do
+        [ "$("$BIN/drover" resolve bench --socket "$SOCK" 2>/dev/null | wc -l)" = "$N" ] && return
+        sleep 0.1
+    done
+    echo "proxy.sh: the replicas were not published" >&2
+    exit 1
+}
 for backend in ${BACKENDS:-python trivial}; do
     case $backend in
         python) command='["/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", "${PORT_HTTP}"]' ;;
@@ -48,24 +59,28 @@ jobs:
     command: $command
 YAML
     "$BIN/drover" apply "$WORK/bench.yaml" --socket "$SOCK" >/dev/null
-    for _ in $(seq 200); do
-        [ "$("$BIN/drover" resolve bench --socket "$SOCK" | wc -l)" = "$N" ] &&
-            [ "$("$BIN/drover" ps bench --json --socket "$SOCK" | grep -c '"lastExit"')" -ge 0 ] && break
-        sleep 0.1
-    done
-    sleep 1 # the servers bind their ports
+    wait_published
+    sleep 1 # the servers bind their ports (and steering finds their sockets)
     # drover-testload serve answers 200 while $DROVER_STATE_DIR/healthy exists.
     for i in $(seq 0 $((N - 1))); do touch "$WORK/state/state/bench/$i/healthy"; done
     DIRECT=$("$BIN/drover" resolve bench/0 --socket "$SOCK")
     run "$backend-direct" "http://$DIRECT/"
-    run "$backend-proxied" "http://127.0.0.1:$SERVICE/"
+    grep -o "bench: service port open, .*" "$WORK/droverd.log" | tail -1 | sed 's/^/  droverd: /'
+    run "$backend-steered" "http://127.0.0.1:$SERVICE/"
+    restart_droverd --service-relay-only
+    wait_published
+    sleep 0.5
+    grep -o "bench: service port open, .*" "$WORK/droverd.log" | tail -1 | sed 's/^/  droverd: /'
+    run "$backend-relay" "http://127.0.0.1:$SERVICE/"
+    restart_droverd
     python3 - "$WORK" "$backend" <<'PY'
 import sys
 work, backend = sys.argv[1], sys.argv[2]
-direct = float(open(f"{work}/{backend}-direct.rps").read())
-proxied = float(open(f"{work}/{backend}-proxied.rps").read())
-print(f"{backend}: proxied/direct = {proxied / direct:.2f} (target >= 0.7)")
+rate = lambda path: float(open(f"{work}/{backend}-{path}.rps").read())
+direct = rate("direct")
+print(f"{backend}: steered/direct = {rate('steered') / direct:.2f}, relay/direct = {rate('relay') / direct:.2f} (target >= 0.7)")
 PY
+    wait_published
     "$BIN/drover" delete bench --socket "$SOCK" >/dev/null
     for _ in $(seq 100); do
         [ "$("$BIN/drover" ps --json --socket "$SOCK")" = "[]" ] && break

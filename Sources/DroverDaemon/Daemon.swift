@@ -20,10 +20,14 @@ public struct DaemonOptions: Sendable {
     public var capacity: String?
     /// Where service proxies listen (SPEC §6).
     public var serviceAddress: String = "127.0.0.1"
+    /// Relay every service connection in user space, never steering it in the kernel.
+    public var serviceRelayOnly: Bool = false
 
     public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
                 stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
-                stopReplicasOnExit: Bool = false, capacity: String? = nil, serviceAddress: String = "127.0.0.1") {
+                stopReplicasOnExit: Bool = false, capacity: String? = nil, serviceAddress: String = "127.0.0.1",
+                serviceRelayOnly: Bool = false) {
+        self.serviceRelayOnly = serviceRelayOnly
         self.capacity = capacity
         self.serviceAddress = serviceAddress
         self.configDirectory = configDirectory
@@ -85,7 +89,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
     }
     let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
-    let proxies = ServiceProxies(address: options.serviceAddress)
+    let proxies = ServiceProxies(address: options.serviceAddress, cgroupRoot: tree.root,
+                                 kernelSteering: !options.serviceRelayOnly)
     let names = NameRegistry(directory: runtimeDirectory + "/names") { job, endpoints in
         proxies.setEndpoints(job: job, endpoints)
     }
@@ -108,7 +113,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         }
     }
 
-    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics()) { files in
+    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies)) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs): return .success(specs)
         case .failure(let errors): return .failure(.init(errors: errors.errors.map(\.description)))

@@ -14,16 +14,27 @@ final class ServiceProxies: Sendable {
     }
 
     private let address: String
+    /// The cgroup directory replicas' leaves are in: kernel steering finds a replica's
+    /// listening socket among the processes of its leaf.
+    private let cgroupRoot: String
+    private let kernelSteering: Bool
     private let running = NIOLockedValueBox<[String: Running]>([:])
     private let backends = NIOLockedValueBox<[String: [ServiceProxy.Backend]]>([:])
 
-    init(address: String) {
+    init(address: String, cgroupRoot: String, kernelSteering: Bool) {
         self.address = address
+        self.cgroupRoot = cgroupRoot
+        self.kernelSteering = kernelSteering
     }
 
     /// The job's ready replicas changed.
     func setEndpoints(job: String, _ endpoints: [NameEndpoint]) {
-        let list = endpoints.filter { $0.port > 0 }.map { ServiceProxy.Backend(id: $0.name, host: $0.host, port: $0.port) }
+        let list = endpoints.filter { $0.port > 0 }.map { endpoint in
+            let leaf = ReplicaName.parse(endpoint.name).flatMap { name in
+                name.index.map { cgroupRoot + "/" + Supervisor.leafName(job: name.job, index: $0) }
+            }
+            return ServiceProxy.Backend(id: endpoint.name, host: endpoint.host, port: endpoint.port, cgroup: leaf)
+        }
         // Under the same lock as `reconcile`'s start, so a proxy never misses an update.
         running.withLockedValue { running in
             backends.withLockedValue { $0[job] = list }
@@ -32,8 +43,9 @@ final class ServiceProxies: Sendable {
     }
 
     /// Makes the proxies match `services` (job → port): starts new ones, stops removed or
-    /// moved ones. Returns one message per proxy that could not start.
-    func reconcile(_ services: [String: Int]) async -> [(job: String, message: String)] {
+    /// moved ones. Returns one message per proxy that could not start, and how each started
+    /// one reaches replicas (kernel steering or the user-space relay, and why).
+    func reconcile(_ services: [String: Int]) async -> (failures: [(job: String, message: String)], started: [(job: String, path: String)]) {
         let (stale, wanted) = running.withLockedValue { running -> ([ServiceProxy], [(String, Int)]) in
             var stale: [ServiceProxy] = []
             for (job, current) in running where services[job] != current.port {
@@ -45,11 +57,12 @@ final class ServiceProxies: Sendable {
         }
         for proxy in stale { await proxy.stop() }
         var failures: [(job: String, message: String)] = []
+        var started: [(job: String, path: String)] = []
         for (job, port) in wanted.sorted(by: { $0.0 < $1.0 }) {
             // A backend whose listen queue is full drops the SYN, and the kernel resends it
             // after 1 s: a connect timeout of 1 s would give up just before that.
             let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton,
-                                     options: .init(connectTimeout: .seconds(3)))
+                                     options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering))
             do {
                 try await proxy.start()
             } catch {
@@ -60,8 +73,19 @@ final class ServiceProxies: Sendable {
                 running[job] = Running(port: port, proxy: proxy)
                 proxy.setBackends(backends.withLockedValue { $0[job] ?? [] })
             }
+            started.append((job, proxy.steeringStatus))
         }
-        return failures
+        return (failures, started)
+    }
+
+    /// Each running proxy's counters and whether it steers in the kernel now.
+    func snapshot() -> [(job: String, stats: ServiceProxy.Stats, steering: Bool)] {
+        running.withLockedValue { running in
+            running.keys.sorted().map { job in
+                let proxy = running[job]!.proxy
+                return (job, proxy.stats, proxy.isSteering)
+            }
+        }
     }
 
     func stopAll() async {

@@ -308,10 +308,14 @@ actor Supervisor {
         let services = jobs.compactMapValues { $0.spec.service?.port }
         guard services != proxiedServices else { return }
         proxiedServices = services
-        Task { [proxies, store, logger] in
-            for failure in await proxies.reconcile(services) {
+        Task { [proxies, logger] in
+            let (failures, started) = await proxies.reconcile(services)
+            for failure in failures {
                 event(subject: failure.job, kind: "service-failed", message: failure.message)
                 logger.error("\(failure.job): \(failure.message)")
+            }
+            for service in started {
+                logger.info("\(service.job): service port open, \(service.path)")
             }
         }
     }
@@ -844,7 +848,9 @@ actor Supervisor {
 
     // MARK: cgroups
 
-    private func leafName(_ key: Key) -> String { "\(key.job).\(key.index)" }
+    private func leafName(_ key: Key) -> String { Self.leafName(job: key.job, index: key.index) }
+    /// A replica's cgroup leaf, under the tree's root: `web.2`.
+    static func leafName(job: String, index: Int) -> String { "\(job).\(index)" }
     private func leafPath(_ key: Key) -> String { tree.root + "/" + leafName(key) }
 
     private func destroyLeaf(_ key: Key) {
@@ -887,7 +893,7 @@ actor Supervisor {
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        Task { await self.flush() }
+        Task { self.flush() }
     }
 
     func flush() {

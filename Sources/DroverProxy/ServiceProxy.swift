@@ -6,6 +6,11 @@ import NIOPosix
 /// relays each TCP connection to one of the job's ready replicas, so clients never see a
 /// replica come or go.
 ///
+/// - Fast path (Linux, IPv4 address, `options.kernelSteering`): a BPF sk_lookup program hands
+///   each new connection straight to a ready replica's own listening socket, found in the
+///   replica's cgroup (`Backend.cgroup`), round robin; no byte passes through droverd. See
+///   `KernelSteering`. Everything below is the user-space relay, which takes the connections
+///   steering cannot (no socket found yet, every slot tried was empty, steering unavailable).
 /// - Balancing: least open connections, ties broken round robin.
 /// - A backend that refuses or does not answer within `connectTimeout` is skipped for another
 ///   (each at most once per client). When no untried backend is published, the client waits
@@ -24,11 +29,15 @@ public final class ServiceProxy: Sendable {
         public var id: String
         public var host: String
         public var port: Int
+        /// The replica's cgroup directory, where kernel steering looks for the process holding
+        /// its listening socket; nil: relayed in user space only.
+        public var cgroup: String?
 
-        public init(id: String, host: String, port: Int) {
+        public init(id: String, host: String, port: Int, cgroup: String? = nil) {
             self.id = id
             self.host = host
             self.port = port
+            self.cgroup = cgroup
         }
 
         public var description: String { "\(id) (\(hostPort(host, port)))" }
@@ -42,17 +51,27 @@ public final class ServiceProxy: Sendable {
         public var backendWait: Duration
         /// How long `stop()` lets relayed connections finish before closing them.
         public var drainTimeout: Duration
+        /// Steer connections to replicas' own sockets in the kernel when possible.
+        public var kernelSteering: Bool
+        /// How often steering looks again for sockets it has not found (a replica published
+        /// before it listens) and for sockets the kernel dropped.
+        public var steeringRefresh: Duration
 
         public init(connectTimeout: Duration = .seconds(1), backendWait: Duration = .seconds(1),
-                    drainTimeout: Duration = .seconds(2)) {
+                    drainTimeout: Duration = .seconds(2), kernelSteering: Bool = true,
+                    steeringRefresh: Duration = .milliseconds(200)) {
             self.connectTimeout = connectTimeout
             self.backendWait = backendWait
             self.drainTimeout = drainTimeout
+            self.kernelSteering = kernelSteering
+            self.steeringRefresh = steeringRefresh
         }
     }
 
     public struct Stats: Sendable, Equatable {
-        /// Client connections accepted since start.
+        /// Connections the kernel handed straight to a replica (never seen by the relay).
+        public var steered = 0
+        /// Client connections accepted by the user-space relay since start.
         public var connectionsAccepted = 0
         /// Client connections relayed to a backend.
         public var forwarded = 0
@@ -106,6 +125,9 @@ public final class ServiceProxy: Sendable {
             }
         }
         var balancer = BackendBalancer()
+        var steering: KernelSteering?
+        var steeringStatus = "not started"
+        var steeringTimer: RepeatedTask?
         /// Published backends whose host is an IP address, parsed once per publish.
         var addresses: [Backend: SocketAddress] = [:]
         var counters = Stats()
@@ -165,9 +187,40 @@ public final class ServiceProxy: Sendable {
             guard case .starting = state.phase else { return true }
             state.phase = .listening(listener)
             state.boundPort = listener.localAddress?.port
+            startSteering(&state, port: state.boundPort ?? port)
             return false
         }
         if stoppedMeanwhile { try? await listener.close() }
+    }
+
+    /// How connections reach replicas: `kernel (sk_lookup)` or why only the user-space relay.
+    public var steeringStatus: String {
+        state.withLockedValue { $0.steeringStatus }
+    }
+
+    /// Whether new connections are steered in the kernel now: steering is attached and the
+    /// listening socket of every published replica is in its map.
+    public var isSteering: Bool {
+        state.withLockedValue { $0.steering?.isSteering ?? false }
+    }
+
+    private func startSteering(_ state: inout State, port: Int) {
+        guard options.kernelSteering else {
+            state.steeringStatus = "user-space relay (kernel steering turned off)"
+            return
+        }
+        switch KernelSteering.attach(address: address, port: port) {
+        case .failure(let why):
+            state.steeringStatus = "user-space relay: \(why)"
+        case .success(var steering):
+            steering.update(published: state.balancer.backends)
+            state.steering = steering
+            state.steeringStatus = "kernel (sk_lookup)"
+            let period = TimeAmount(options.steeringRefresh)
+            state.steeringTimer = group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
+                self.state.withLockedValue { state in state.steering?.refresh() }
+            }
+        }
     }
 
     /// The port actually listened on (differs from `port` when that was 0), nil when not
@@ -188,6 +241,10 @@ public final class ServiceProxy: Sendable {
             var listener: Channel?
             if case .listening(let channel) = state.phase { listener = channel }
             state.phase = .stopped
+            state.steeringTimer?.cancel()
+            state.steeringTimer = nil
+            state.steering?.detach()
+            state.steering = nil
             // Their clients are among the unforwarded, closed below.
             state.waiters.removeAll()
             let unforwarded = state.unforwarded.compactMap { state.open[$0] }
@@ -217,7 +274,9 @@ public final class ServiceProxy: Sendable {
         }
         let wake = state.withLockedValue { state -> [@Sendable () -> Void] in
             state.addresses = addresses
-            guard state.balancer.publish(backends), !state.waiters.isEmpty else { return [] }
+            let appeared = state.balancer.publish(backends)
+            state.steering?.update(published: state.balancer.backends)
+            guard appeared, !state.waiters.isEmpty else { return [] }
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
@@ -227,6 +286,7 @@ public final class ServiceProxy: Sendable {
     public var stats: Stats {
         state.withLockedValue { state in
             var stats = state.counters
+            stats.steered = state.steering?.steered ?? 0
             stats.waiting = state.waiters.count
             for (backend, count) in state.balancer.active { stats.active[backend.id, default: 0] += count }
             return stats

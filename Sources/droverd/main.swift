@@ -33,6 +33,10 @@ struct Droverd: ParsableCommand {
     @Option(name: .customLong("service-address"), help: ArgumentHelp("Address the service proxies listen on.", valueName: "ip"))
     var serviceAddress: String = "127.0.0.1"
 
+    @Flag(name: .customLong("service-relay-only"),
+          help: "Relay every service connection through droverd instead of steering it to a replica in the kernel.")
+    var serviceRelayOnly = false
+
     @Option(help: ArgumentHelp("What replicas may request in all, e.g. cpu=2,memory=20Gi (default: detected).", valueName: "cpu=N,memory=SIZE"))
     var capacity: String?
 
@@ -40,7 +44,8 @@ struct Droverd: ParsableCommand {
         do {
             try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
                                               strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit,
-                                              capacity: capacity, serviceAddress: serviceAddress))
+                                              capacity: capacity, serviceAddress: serviceAddress,
+                                              serviceRelayOnly: serviceRelayOnly))
         } catch let error as DaemonStartError {
             let message = "droverd: \(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }

@@ -24,28 +24,41 @@ final class TestBackend: Sendable {
     private let server: Channel
     private let connections: NIOLockedValueBox<[ObjectIdentifier: Channel]>
     private let acceptedCount: NIOLockedValueBox<Int>
+    private let localPorts: NIOLockedValueBox<[Int]>
 
     var backend: ServiceProxy.Backend { ServiceProxy.Backend(id: id, host: "127.0.0.1", port: port) }
     /// Connections this backend has accepted so far.
     var accepted: Int { acceptedCount.withLockedValue { $0 } }
+    /// The local port of each accepted connection: this backend's own port when the proxy
+    /// relayed it, the service port when the kernel steered the client's connection here.
+    var acceptedOn: [Int] { localPorts.withLockedValue { $0 } }
+
+    /// The backend as a steerable replica: its listening socket is looked for among the
+    /// processes `cgroup.procs` in `cgroup` lists.
+    func backend(cgroup: String) -> ServiceProxy.Backend {
+        ServiceProxy.Backend(id: id, host: "127.0.0.1", port: port, cgroup: cgroup)
+    }
 
     private init(id: String, server: Channel, connections: NIOLockedValueBox<[ObjectIdentifier: Channel]>,
-                 acceptedCount: NIOLockedValueBox<Int>) {
+                 acceptedCount: NIOLockedValueBox<Int>, localPorts: NIOLockedValueBox<[Int]>) {
         self.id = id
         self.server = server
         self.port = server.localAddress!.port!
         self.connections = connections
         self.acceptedCount = acceptedCount
+        self.localPorts = localPorts
     }
 
     static func start(id: String, mode: Mode, group: EventLoopGroup) async throws -> TestBackend {
         let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
         let acceptedCount = NIOLockedValueBox(0)
+        let localPorts = NIOLockedValueBox<[Int]>([])
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 acceptedCount.withLockedValue { $0 += 1 }
+                localPorts.withLockedValue { $0.append(channel.localAddress?.port ?? 0) }
                 connections.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
                 channel.closeFuture.whenComplete { _ in
                     _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
@@ -55,7 +68,7 @@ final class TestBackend: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return TestBackend(id: id, server: server, connections: connections, acceptedCount: acceptedCount)
+        return TestBackend(id: id, server: server, connections: connections, acceptedCount: acceptedCount, localPorts: localPorts)
     }
 
     func stop() async {

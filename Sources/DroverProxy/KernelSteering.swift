@@ -1,0 +1,183 @@
+import CDroverSteer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The service's fast path: a BPF sk_lookup program (CDroverSteer) hands each new connection
+/// to the service port straight to a ready replica's own listening socket, so steered
+/// connections cost what direct ones do. The slow path, droverd's listener and user-space
+/// relay, takes a connection whenever steering cannot: no published replica, a published
+/// replica whose listening socket is not found (yet), or every slot tried for it empty.
+///
+/// The map mirrors the published set: a published backend's socket is in a slot, an
+/// unpublished one's is not (`update` removes it before returning). Slots 0..<count are
+/// kept dense: a removed backend's slot is cleared first (it is unreachable from then on) and
+/// then refilled with the last slot's socket. Balancing is round robin, with up to
+/// DROVER_STEER_ATTEMPTS slots tried per connection (the kernel empties a slot when its
+/// socket closes: a replica that died is skipped before droverd hears of its death).
+///
+/// All or nothing: while any published backend's socket is missing, count is 0 and every
+/// connection takes the slow path, so each replica keeps its share. `refresh` (on a timer)
+/// looks for missing sockets again and notices slots the kernel emptied.
+///
+/// Not thread-safe: `ServiceProxy` calls it under its lock.
+struct KernelSteering {
+    typealias Backend = ServiceProxy.Backend
+
+    static let capacity = 4096
+
+    private var handle: drover_steer
+    /// The backend whose socket is in each slot; nil for a slot emptied and not yet refilled.
+    private var slots: [Backend?] = []
+    private var locations: [Backend: ListenerLocation] = [:]
+    /// Published backends whose socket is not in the map.
+    private(set) var missing: Set<Backend> = []
+    private var countSet: UInt32 = 0
+
+    /// Attaches a program for TCP to `address:port` (IPv4; 0.0.0.0 means any local address).
+    static func attach(address: String, port: Int) -> Result<KernelSteering, SteeringUnavailable> {
+        var parsed = in_addr()
+        guard inet_pton(AF_INET, address, &parsed) == 1 else {
+            return .failure(SteeringUnavailable(reason: "the service address \(address) is not IPv4"))
+        }
+        var handle = drover_steer(link_fd: -1, config_fd: -1, socks_fd: -1)
+        var log = [CChar](repeating: 0, count: 8192)
+        let result = drover_steer_attach(parsed.s_addr, UInt16(port), UInt32(capacity), &handle, &log, log.count)
+        guard result == 0 else {
+            let verifier = String(decoding: log.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = describeErrno(-result)
+            return .failure(SteeringUnavailable(reason: "cannot attach a BPF sk_lookup program: \(detail)"
+                + (verifier.isEmpty ? "" : "; verifier: \(verifier.suffix(400))")))
+        }
+        return .success(KernelSteering(handle: handle))
+    }
+
+    private init(handle: drover_steer) {
+        self.handle = handle
+    }
+
+    /// Detaches the program; connections already steered are the replicas' own and go on.
+    mutating func detach() {
+        drover_steer_detach(&handle)
+        slots = []
+        locations = [:]
+        missing = []
+    }
+
+    /// Connections steered to a replica since attach.
+    var steered: Int {
+        let value = withUnsafePointer(to: handle) { drover_steer_steered($0) }
+        return value < 0 ? 0 : Int(value)
+    }
+
+    /// Whether connections are being steered now (every published backend is in the map).
+    var isSteering: Bool { countSet > 0 }
+
+    /// Makes the map hold exactly the sockets of `published`. Removals take effect first.
+    mutating func update(published: [Backend]) {
+        let wanted = Set(published)
+        for index in slots.indices {
+            if let backend = slots[index], !wanted.contains(backend) { vacate(index) }
+        }
+        missing = missing.intersection(wanted)
+        locations = locations.filter { wanted.contains($0.key) }
+        let present = Set(slots.compactMap { $0 })
+        for backend in published where !present.contains(backend) { missing.insert(backend) }
+        compact()
+        fillMissing()
+        setCount()
+    }
+
+    /// Looks for missing sockets again, and takes out of the map backends whose socket the
+    /// kernel removed (it closed: the replica died or stopped listening) to look for anew.
+    mutating func refresh() {
+        for index in slots.indices {
+            guard let backend = slots[index], drover_steer_occupied(&handle, UInt32(index)) == 0 else { continue }
+            vacate(index)
+            locations[backend] = nil
+            missing.insert(backend)
+        }
+        compact()
+        fillMissing()
+        setCount()
+    }
+
+    // MARK: private
+
+    /// Clears a slot: its socket gets no new connection from now on.
+    private mutating func vacate(_ index: Int) {
+        _ = drover_steer_clear(&handle, UInt32(index))
+        slots[index] = nil
+    }
+
+    /// Moves sockets from the end into emptied slots until 0..<slots.count has no hole.
+    private mutating func compact() {
+        while true {
+            while let last = slots.last, last == nil { slots.removeLast() }
+            guard let hole = slots.firstIndex(where: { $0 == nil }) else { break }
+            let lastIndex = slots.count - 1
+            let backend = slots[lastIndex]!
+            if put(backend, at: hole) {
+                slots[hole] = backend
+            } else {
+                missing.insert(backend)
+            }
+            // The count must leave the last slot out before it is emptied, or a connection
+            // could pick it between the two and find it empty (it then tries the next).
+            slots[lastIndex] = nil
+            setCount()
+            _ = drover_steer_clear(&handle, UInt32(lastIndex))
+        }
+    }
+
+    private mutating func fillMissing() {
+        for backend in missing.sorted(by: { $0.id < $1.id }) {
+            guard slots.count < Self.capacity else { break }
+            if put(backend, at: slots.count) {
+                slots.append(backend)
+                missing.remove(backend)
+            }
+        }
+    }
+
+    /// Puts the backend's listening socket in a slot: a copy of the replica's descriptor
+    /// (pidfd_getfd), closed again at once so that the map holds the only extra reference
+    /// and the socket still closes when the replica does.
+    private mutating func put(_ backend: Backend, at slot: Int) -> Bool {
+        for attempt in 0..<2 {
+            if attempt == 1 || locations[backend] == nil {
+                guard let cgroup = backend.cgroup else { return false }
+                let inodes = ListeningSockets.inodes(host: backend.host, port: backend.port)
+                guard let found = ListeningSockets.locate(inodes: inodes, cgroup: cgroup) else {
+                    locations[backend] = nil
+                    return false
+                }
+                locations[backend] = found
+            }
+            guard let location = locations[backend] else { return false }
+            let copy = drover_steer_copy_fd(location.pid, location.fd)
+            guard copy >= 0 else { continue }
+            defer { close(copy) }
+            // The process may have closed that descriptor and reused its number.
+            var status = stat()
+            guard fstat(copy, &status) == 0, UInt64(status.st_ino) == location.inode else { continue }
+            if drover_steer_put(&handle, UInt32(slot), copy) == 0 { return true }
+            return false
+        }
+        locations[backend] = nil
+        return false
+    }
+
+    private mutating func setCount() {
+        let dense = (slots.lastIndex(where: { $0 != nil }) ?? -1) + 1
+        let count = missing.isEmpty ? UInt32(dense) : 0
+        guard count != countSet else { return }
+        if drover_steer_set_count(&handle, count) == 0 { countSet = count }
+    }
+}
+
+/// Why a service is relayed in user space only.
+struct SteeringUnavailable: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}

@@ -1,0 +1,177 @@
+import DroverProxy
+import Foundation
+import Glibc
+import Testing
+
+/// Kernel steering (BPF sk_lookup, as root): a connection to the service port lands in a
+/// replica's own listening socket, so the replica sees the service port as its local port
+/// (a relayed one arrives on the replica's own port, from droverd). The backends here are in
+/// this test process; a directory whose `cgroup.procs` lists this process stands in for their
+/// cgroup (the daemon tests steer to real replicas in real cgroups).
+@Suite(.timeLimit(.minutes(3)), .enabled(if: getuid() == 0, "kernel steering needs root (CAP_BPF, CAP_SYS_PTRACE)"))
+struct Steering {
+    @Test func connectionsLandInTheReplicasOwnSocket() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let backend = try await fixture.backend("web/0", .greetThenEcho)
+            let proxy = try await fixture.proxy([backend.backend(cgroup: cgroup.path)])
+            #expect(proxy.steeringStatus == "kernel (sk_lookup)")
+            #expect(proxy.isSteering)
+            let servicePort = try #require(proxy.listeningPort)
+            for _ in 0..<5 {
+                let client = try await fixture.client(proxy)
+                #expect(try await client.readLine() == "web/0")
+                await client.close()
+            }
+            #expect(backend.acceptedOn == Array(repeating: servicePort, count: 5))
+            #expect(proxy.stats.steered == 5)
+            #expect(proxy.stats.connectionsAccepted == 0)
+        }
+    }
+
+    @Test func connectionsAreSpreadRoundRobin() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let backends = try await (0..<3).asyncMap { try await fixture.backend("web/\($0)", .greetThenEcho) }
+            let proxy = try await fixture.proxy(backends.map { $0.backend(cgroup: cgroup.path) })
+            var served: [String: Int] = [:]
+            for _ in 0..<30 {
+                let client = try await fixture.client(proxy)
+                served[try await client.readLine(), default: 0] += 1
+                await client.close()
+            }
+            #expect(served == ["web/0": 10, "web/1": 10, "web/2": 10])
+        }
+    }
+
+    @Test func anUnpublishedReplicaGetsNoNewConnection() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let leaving = try await fixture.backend("web/0", .greetThenEcho)
+            let staying = try await fixture.backend("web/1", .greetThenEcho)
+            let proxy = try await fixture.proxy([leaving, staying].map { $0.backend(cgroup: cgroup.path) })
+            let open = try await fixture.client(proxy)
+            _ = try await open.readLine()
+            proxy.setBackends([staying.backend(cgroup: cgroup.path)])
+            let before = leaving.accepted
+            for _ in 0..<20 {
+                let client = try await fixture.client(proxy)
+                #expect(try await client.readLine() == "web/1")
+                await client.close()
+            }
+            #expect(leaving.accepted == before)
+            #expect(proxy.isSteering)
+            // A connection made before the unpublish is left alone.
+            try await open.send("still here\n")
+            #expect(try await open.readLine() == "still here")
+        }
+    }
+
+    @Test func aReplicaWhoseSocketClosedIsSkippedAtOnce() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let dying = try await fixture.backend("web/0", .greetThenEcho)
+            let staying = try await fixture.backend("web/1", .greetThenEcho)
+            // No refresh during the test: the kernel alone must skip the closed socket.
+            let proxy = try await fixture.proxy([dying, staying].map { $0.backend(cgroup: cgroup.path) },
+                                                options: .init(steeringRefresh: .seconds(3600)))
+            await dying.stop()
+            for _ in 0..<20 {
+                let client = try await fixture.client(proxy)
+                #expect(try await client.readLine() == "web/1")
+                await client.close()
+            }
+            #expect(proxy.stats.steered == 20)
+        }
+    }
+
+    @Test func aReplicaNotFoundYetIsRelayedUntilItIs() async throws {
+        try await withSteeringFixture(listingThisProcess: false) { fixture, cgroup in
+            let backend = try await fixture.backend("web/0", .greetThenEcho)
+            let proxy = try await fixture.proxy([backend.backend(cgroup: cgroup.path)],
+                                                options: .init(steeringRefresh: .milliseconds(20)))
+            #expect(!proxy.isSteering)
+            let relayed = try await fixture.client(proxy)
+            #expect(try await relayed.readLine() == "web/0")
+            #expect(backend.acceptedOn == [backend.port])
+            #expect(proxy.stats.forwarded == 1)
+
+            try cgroup.list(getpid())
+            try await eventually("steering to find the socket") { proxy.isSteering }
+            let steered = try await fixture.client(proxy)
+            #expect(try await steered.readLine() == "web/0")
+            #expect(backend.acceptedOn.last == proxy.listeningPort)
+        }
+    }
+
+    @Test func oneReplicaNotFoundSendsEveryConnectionThroughTheRelay() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let found = try await fixture.backend("web/0", .greetThenEcho)
+            let lost = try await fixture.backend("web/1", .greetThenEcho)
+            let proxy = try await fixture.proxy([
+                found.backend(cgroup: cgroup.path),
+                ServiceProxy.Backend(id: lost.id, host: "127.0.0.1", port: lost.port, cgroup: nil),
+            ])
+            #expect(!proxy.isSteering)
+            var served: Set<String> = []
+            for _ in 0..<4 {
+                let client = try await fixture.client(proxy)
+                served.insert(try await client.readLine())
+                await client.close()
+            }
+            #expect(served == ["web/0", "web/1"])
+            #expect(proxy.stats.steered == 0)
+        }
+    }
+
+    @Test func turnedOffItRelays() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let backend = try await fixture.backend("web/0", .greetThenEcho)
+            let proxy = try await fixture.proxy([backend.backend(cgroup: cgroup.path)],
+                                                options: .init(kernelSteering: false))
+            #expect(proxy.steeringStatus == "user-space relay (kernel steering turned off)")
+            let client = try await fixture.client(proxy)
+            #expect(try await client.readLine() == "web/0")
+            #expect(backend.acceptedOn == [backend.port])
+        }
+    }
+
+    @Test func stoppingDetachesTheProgram() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let backend = try await fixture.backend("web/0", .greetThenEcho)
+            let proxy = try await fixture.proxy([backend.backend(cgroup: cgroup.path)])
+            let port = try #require(proxy.listeningPort)
+            await proxy.stop()
+            // Nothing listens on the port and nothing steers it any more: refused.
+            let refused = await #expect(throws: (any Error).self) {
+                _ = try await TestClient.connect(port: port, group: fixture.group)
+            }
+            #expect(refused != nil)
+            #expect(backend.accepted == 0)
+        }
+    }
+}
+
+/// A directory standing in for a replica's cgroup: `cgroup.procs` lists the processes to
+/// search for listening sockets.
+struct FakeCgroup {
+    let path: String
+
+    func list(_ pids: Int32...) throws {
+        try pids.map { "\($0)\n" }.joined().write(toFile: path + "/cgroup.procs", atomically: true, encoding: .utf8)
+    }
+}
+
+func withSteeringFixture(listingThisProcess: Bool = true,
+                         _ body: (Fixture, FakeCgroup) async throws -> Void) async throws {
+    let path = NSTemporaryDirectory() + "drover-steering-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let cgroup = FakeCgroup(path: path)
+    if listingThisProcess { try cgroup.list(getpid()) } else { try cgroup.list() }
+    try await withFixture { fixture in try await body(fixture, cgroup) }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
