@@ -318,14 +318,24 @@ static void cmd_stubborn(int children) {
     for (;;) pause();
 }
 
+// Local-Port: the port the connection arrived on, as this replica sees it: its own port when
+// droverd relayed it, the service port when the kernel steered the client straight here.
 static void serve_one(int client, const char *flag) {
     char request[2048];
     ssize_t ignored = read(client, request, sizeof request);
     (void)ignored;
-    const char *answer = access(flag, F_OK) == 0
-        ? "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
-        : "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nsick\n";
-    ignored = write(client, answer, strlen(answer));
+    struct sockaddr_storage local;
+    socklen_t length = sizeof local;
+    int port = 0;
+    if (getsockname(client, (struct sockaddr *)&local, &length) == 0) {
+        port = local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
+                                           : ntohs(((struct sockaddr_in *)&local)->sin_port);
+    }
+    char answer[256];
+    int size = access(flag, F_OK) == 0
+        ? snprintf(answer, sizeof answer, "HTTP/1.0 200 OK\r\nLocal-Port: %d\r\nContent-Length: 3\r\n\r\nok\n", port)
+        : snprintf(answer, sizeof answer, "HTTP/1.0 503 Service Unavailable\r\nLocal-Port: %d\r\nContent-Length: 5\r\n\r\nsick\n", port);
+    ignored = write(client, answer, (size_t)size);
     close(client);
 }
 

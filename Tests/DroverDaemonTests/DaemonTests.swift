@@ -562,8 +562,17 @@ struct DaemonTests {
 
     // MARK: service proxy (SPEC §6)
 
-    @Test func serviceClientsNeverSeeAScaleDownAndRetriesCoverAKill() throws {
-        let daemon = try TestDaemon()
+    enum ServicePath: String, CustomTestStringConvertible, CaseIterable {
+        /// droverd's default: the kernel hands connections to the replicas' own sockets.
+        case steered
+        /// `--service-relay-only`: droverd relays every connection.
+        case relayed
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: ServicePath.allCases)
+    func serviceClientsNeverSeeAScaleDownAndRetriesCoverAKill(path: ServicePath) throws {
+        let daemon = try TestDaemon(extraArguments: path == .relayed ? ["--service-relay-only"] : [])
         defer { daemon.destroy() }
         let web = daemon.job("web")
         let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
@@ -596,6 +605,48 @@ struct DaemonTests {
         #expect(unexplained.isEmpty, "requests failed outside the kill: \(unexplained.map { "\(String(format: "%.2f", $0.at - start))s \($0.message)" })")
         // A request already inside the killed replica cannot be saved; connects are retried.
         #expect(afterKill.count <= 2, "failed at the kill (in flight inside the killed replica): \(afterKill.map(\.message))")
+        // Which path served them, as the replicas saw it: a steered connection arrives on the
+        // service port itself, a relayed one on the replica's own port.
+        let served = results.filter(\.ok)
+        let steered = served.filter { $0.localPort == servicePort }.count
+        print("service \(path): \(results.count) requests, \(steered) steered, \(served.count - steered) relayed, "
+              + "failed at the kill: \(afterKill.map(\.message))")
+        switch path {
+        case .steered:
+            // Relayed only while a new replica's socket is being found.
+            #expect(steered * 10 >= served.count * 9, "steered \(steered) of \(served.count)")
+        case .relayed:
+            #expect(steered == 0)
+        }
+    }
+
+    @Test func aSteeredConnectionArrivesInTheReplicaOnTheServicePort() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
+        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
+                ports: [http]
+                service: {port: \(servicePort)}
+            """))
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 2 })
+        for index in 0..<2 {
+            FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
+        }
+        let client = DroverClient(socketPath: daemon.socket)
+        func metrics() async throws -> String { String(decoding: try await client.request(.GET, "/metrics").body, as: UTF8.self) }
+        let steering = "drover_service_steering{job=\"\(web)\"} 1"
+        let deadline = monotonicSeconds() + 20
+        while try await !metrics().contains(steering), monotonicSeconds() < deadline { usleep(50_000) }
+        #expect(try await metrics().contains(steering))
+        let service = ServiceClient(port: servicePort)
+        let answers = (0..<10).map { _ in service.once() }
+        #expect(answers.allSatisfy { $0.ok && $0.localPort == servicePort }, "\(answers)")
+        let text = try await metrics()
+        #expect(text.contains("drover_service_connections{job=\"\(web)\",path=\"steered\"} 10"), "\(text)")
+        #expect(text.contains("drover_service_connections{job=\"\(web)\",path=\"relayed\"} 0"), "\(text)")
+        let log = try String(contentsOfFile: daemon.directory + "/droverd.log", encoding: .utf8)
+        #expect(log.contains("\(web): service port open, kernel (sk_lookup)"), "\(log)")
     }
 
     // MARK: exec
@@ -695,7 +746,7 @@ struct DaemonTests {
 
 /// Requests through a TCP port in a loop on its own thread, each on a new connection.
 final class ServiceClient: @unchecked Sendable {
-    struct Result { var at: Double; var ok: Bool; var message: String }
+    struct Result { var at: Double; var ok: Bool; var message: String; var localPort: Int? }
     let port: Int
     private var running = true
     private var done = false
@@ -706,7 +757,7 @@ final class ServiceClient: @unchecked Sendable {
     func start() {
         Thread { [self] in
             while running {
-                results.append(request())
+                results.append(once())
                 usleep(2_000)
             }
             done = true
@@ -719,7 +770,8 @@ final class ServiceClient: @unchecked Sendable {
         return results
     }
 
-    private func request() -> Result {
+    /// One request, HTTP/1.0, answered by drover-testload serve.
+    func once() -> Result {
         let at = monotonicSeconds()
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -738,8 +790,9 @@ final class ServiceClient: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 256)
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return Result(at: at, ok: false, message: n == 0 ? "closed without an answer" : "read: \(String(cString: strerror(errno)))") }
-        let line = String(decoding: buffer[0..<n], as: UTF8.self)
-        return Result(at: at, ok: line.hasPrefix("HTTP/1.0 "), message: String(line.prefix(20)))
+        let answer = String(decoding: buffer[0..<n], as: UTF8.self)
+        let localPort = answer.split(separator: "\r\n").first { $0.hasPrefix("Local-Port: ") }.flatMap { Int($0.dropFirst(12)) }
+        return Result(at: at, ok: answer.hasPrefix("HTTP/1.0 "), message: String(answer.prefix(20)), localPort: localPort)
     }
 }
 
