@@ -158,6 +158,6 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport"]),
+        .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport", "CDroverSteer"]),
     ]
 )

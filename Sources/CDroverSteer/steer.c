@@ -259,3 +259,29 @@ int drover_steer_copy_fd(int pid, int fd) {
     close(pidfd);
     return copy < 0 ? -e : copy;
 }
+
+int drover_steer_count_loaded(void) {
+    int count = 0;
+    uint32_t id = 0;
+    for (;;) {
+        union bpf_attr attr;
+        memset(&attr, 0, sizeof attr);
+        attr.start_id = id;
+        int result = bpf_call(BPF_PROG_GET_NEXT_ID, &attr);
+        if (result == -ENOENT) return count;
+        if (result < 0) return result;
+        id = attr.next_id;
+        memset(&attr, 0, sizeof attr);
+        attr.prog_id = id;
+        int fd = bpf_call(BPF_PROG_GET_FD_BY_ID, &attr);
+        if (fd < 0) continue; // unloaded meanwhile
+        struct bpf_prog_info info;
+        memset(&info, 0, sizeof info);
+        memset(&attr, 0, sizeof attr);
+        attr.info.bpf_fd = (uint32_t)fd;
+        attr.info.info_len = sizeof info;
+        attr.info.info = (uint64_t)(uintptr_t)&info;
+        if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 && !strcmp(info.name, "drover_steer")) count++;
+        close(fd);
+    }
+}

@@ -1,3 +1,4 @@
+import CDroverSteer
 import DroverLinux
 import DroverTestSupport
 import Glibc
@@ -29,6 +30,11 @@ struct LeakCheckTests {
             return stat(tree.root + "/" + entry, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
         }
         #expect(leftovers.isEmpty, "cgroups left under \(tree.root): \(leftovers)")
+    }
+
+    @Test func noServiceSteeringProgramsLoaded() {
+        // A service's sk_lookup program lives as long as its proxy holds the link.
+        #expect(drover_steer_count_loaded() == 0, "BPF programs named drover_steer still loaded")
     }
 
     @Test func noMountsNamingDrover() throws {

@@ -48,4 +48,7 @@ int64_t drover_steer_steered(const struct drover_steer *steer);
 // The descriptor, or -errno.
 int drover_steer_copy_fd(int pid, int fd);
 
+// How many steering programs are loaded on this host (by name), or -errno: for leak checks.
+int drover_steer_count_loaded(void);
+
 #endif
