@@ -36,6 +36,17 @@ run() { # label url
     echo "$1 requests_per_s=$rps p99=$p99 ${errors:+errors=\"$errors\"}"
     echo "$rps" >"$WORK/$1.rps"
 }
+paths() { # how droverd's metrics say the service's connections went
+    python3 - "$SOCK" <<'PY'
+import re, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: droverd\r\nConnection: close\r\n\r\n")
+text = b"".join(iter(lambda: s.recv(65536), b"")).decode()
+counts = dict(re.findall(r'drover_service_connections\{job="bench",path="(\w+)"\} (\d+)', text))
+print(f"  droverd counted: steered={counts.get('steered', '?')} relayed={counts.get('relayed', '?')}")
+PY
+}
 wait_published() {
     for _ in $(seq 200); do
         [ "$("$BIN/drover" resolve bench --socket "$SOCK" 2>/dev/null | wc -l)" = "$N" ] && return
@@ -67,11 +78,13 @@ YAML
     run "$backend-direct" "http://$DIRECT/"
     grep -o "bench: service port open, .*" "$WORK/droverd.log" | tail -1 | sed 's/^/  droverd: /'
     run "$backend-steered" "http://127.0.0.1:$SERVICE/"
+    paths
     restart_droverd --service-relay-only
     wait_published
     sleep 0.5
     grep -o "bench: service port open, .*" "$WORK/droverd.log" | tail -1 | sed 's/^/  droverd: /'
     run "$backend-relay" "http://127.0.0.1:$SERVICE/"
+    paths
     restart_droverd
     python3 - "$WORK" "$backend" <<'PY'
 import sys

@@ -88,10 +88,13 @@ struct KernelSteering {
         setCount()
     }
 
-    /// Looks for missing sockets again, and takes out of the map backends whose socket the
-    /// kernel removed (it closed: the replica died or stopped listening) to look for anew.
-    mutating func refresh() {
-        for index in slots.indices {
+    /// Looks for missing sockets again (a few syscalls when none is missing) and, when
+    /// `checkSlots`, takes out of the map backends whose socket the kernel removed (it closed
+    /// while the replica stayed published: it stopped listening, or it died and droverd has
+    /// not unpublished it yet) to look for anew. The program skips such slots anyway, so this
+    /// only restores the balance: one syscall per slot, worth doing every few seconds only.
+    mutating func refresh(checkSlots: Bool) {
+        for index in slots.indices where checkSlots {
             guard let backend = slots[index], drover_steer_occupied(&handle, UInt32(index)) == 0 else { continue }
             vacate(index)
             locations[backend] = nil

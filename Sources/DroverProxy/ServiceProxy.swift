@@ -54,7 +54,7 @@ public final class ServiceProxy: Sendable {
         /// Steer connections to replicas' own sockets in the kernel when possible.
         public var kernelSteering: Bool
         /// How often steering looks again for sockets it has not found (a replica published
-        /// before it listens) and for sockets the kernel dropped.
+        /// before it listens); every 25th time it also looks for sockets the kernel dropped.
         public var steeringRefresh: Duration
 
         public init(connectTimeout: Duration = .seconds(1), backendWait: Duration = .seconds(1),
@@ -217,8 +217,13 @@ public final class ServiceProxy: Sendable {
             state.steering = steering
             state.steeringStatus = "kernel (sk_lookup)"
             let period = TimeAmount(options.steeringRefresh)
+            let ticks = NIOLockedValueBox(0)
             state.steeringTimer = group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
-                self.state.withLockedValue { state in state.steering?.refresh() }
+                let checkSlots = ticks.withLockedValue { tick in
+                    tick += 1
+                    return tick % 25 == 0
+                }
+                self.state.withLockedValue { state in state.steering?.refresh(checkSlots: checkSlots) }
             }
         }
     }

@@ -81,6 +81,29 @@ struct Steering {
         }
     }
 
+    @Test func aSocketClosedWhilePublishedIsNoticedAndTheJobRelayedUntilItIsBack() async throws {
+        try await withSteeringFixture { fixture, cgroup in
+            let closing = try await fixture.backend("web/0", .greetThenEcho)
+            let staying = try await fixture.backend("web/1", .greetThenEcho)
+            let proxy = try await fixture.proxy([closing, staying].map { $0.backend(cgroup: cgroup.path) },
+                                                options: .init(steeringRefresh: .milliseconds(4)))
+            #expect(proxy.isSteering)
+            await closing.stop()
+            // Still published: the relay takes every connection, and skips web/0 (refused).
+            try await eventually("the slot check to notice the closed socket") { !proxy.isSteering }
+            let before = proxy.stats.steered
+            for _ in 0..<5 {
+                let client = try await fixture.client(proxy)
+                #expect(try await client.readLine() == "web/1")
+                await client.close()
+            }
+            #expect(proxy.stats.steered == before)
+            // Unpublished, steering resumes for the rest.
+            proxy.setBackends([staying.backend(cgroup: cgroup.path)])
+            #expect(proxy.isSteering)
+        }
+    }
+
     @Test func aReplicaNotFoundYetIsRelayedUntilItIs() async throws {
         try await withSteeringFixture(listingThisProcess: false) { fixture, cgroup in
             let backend = try await fixture.backend("web/0", .greetThenEcho)
