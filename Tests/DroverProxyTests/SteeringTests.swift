@@ -17,11 +17,7 @@ struct Steering {
             #expect(proxy.steeringStatus == "kernel (sk_lookup)")
             #expect(proxy.isSteering)
             let servicePort = try #require(proxy.listeningPort)
-            for _ in 0..<5 {
-                let client = try await fixture.client(proxy)
-                #expect(try await client.readLine() == "web/0")
-                await client.close()
-            }
+            #expect(try await greetings(fixture, proxy, count: 5) == Array(repeating: "web/0", count: 5))
             #expect(backend.acceptedOn == Array(repeating: servicePort, count: 5))
             #expect(proxy.stats.steered == 5)
             #expect(proxy.stats.connectionsAccepted == 0)
@@ -32,12 +28,7 @@ struct Steering {
         try await withSteeringFixture { fixture, cgroup in
             let backends = try await (0..<3).asyncMap { try await fixture.backend("web/\($0)", .greetThenEcho) }
             let proxy = try await fixture.proxy(backends.map { $0.backend(cgroup: cgroup.path) })
-            var served: [String: Int] = [:]
-            for _ in 0..<30 {
-                let client = try await fixture.client(proxy)
-                served[try await client.readLine(), default: 0] += 1
-                await client.close()
-            }
+            let served = try await greetings(fixture, proxy, count: 30).reduce(into: [:]) { $0[$1, default: 0] += 1 }
             #expect(served == ["web/0": 10, "web/1": 10, "web/2": 10])
         }
     }
@@ -51,11 +42,7 @@ struct Steering {
             _ = try await open.readLine()
             proxy.setBackends([staying.backend(cgroup: cgroup.path)])
             let before = leaving.accepted
-            for _ in 0..<20 {
-                let client = try await fixture.client(proxy)
-                #expect(try await client.readLine() == "web/1")
-                await client.close()
-            }
+            #expect(try await greetings(fixture, proxy, count: 20) == Array(repeating: "web/1", count: 20))
             #expect(leaving.accepted == before)
             #expect(proxy.isSteering)
             // A connection made before the unpublish is left alone.
@@ -72,11 +59,7 @@ struct Steering {
             let proxy = try await fixture.proxy([dying, staying].map { $0.backend(cgroup: cgroup.path) },
                                                 options: .init(steeringRefresh: .seconds(3600)))
             await dying.stop()
-            for _ in 0..<20 {
-                let client = try await fixture.client(proxy)
-                #expect(try await client.readLine() == "web/1")
-                await client.close()
-            }
+            #expect(try await greetings(fixture, proxy, count: 20) == Array(repeating: "web/1", count: 20))
             #expect(proxy.stats.steered == 20)
         }
     }
@@ -92,11 +75,7 @@ struct Steering {
             // Still published: the relay takes every connection, and skips web/0 (refused).
             try await eventually("the slot check to notice the closed socket") { !proxy.isSteering }
             let before = proxy.stats.steered
-            for _ in 0..<5 {
-                let client = try await fixture.client(proxy)
-                #expect(try await client.readLine() == "web/1")
-                await client.close()
-            }
+            #expect(try await greetings(fixture, proxy, count: 5) == Array(repeating: "web/1", count: 5))
             #expect(proxy.stats.steered == before)
             // Unpublished, steering resumes for the rest.
             proxy.setBackends([staying.backend(cgroup: cgroup.path)])
@@ -132,13 +111,7 @@ struct Steering {
                 ServiceProxy.Backend(id: lost.id, host: "127.0.0.1", port: lost.port, cgroup: nil),
             ])
             #expect(!proxy.isSteering)
-            var served: Set<String> = []
-            for _ in 0..<4 {
-                let client = try await fixture.client(proxy)
-                served.insert(try await client.readLine())
-                await client.close()
-            }
-            #expect(served == ["web/0", "web/1"])
+            #expect(Set(try await greetings(fixture, proxy, count: 4)) == ["web/0", "web/1"])
             #expect(proxy.stats.steered == 0)
         }
     }
@@ -169,6 +142,17 @@ struct Steering {
             #expect(backend.accepted == 0)
         }
     }
+}
+
+/// The first line each of `count` connections in turn gets: the id of the backend that took it.
+func greetings(_ fixture: Fixture, _ proxy: ServiceProxy, count: Int) async throws -> [String] {
+    var lines: [String] = []
+    for _ in 0..<count {
+        let client = try await fixture.client(proxy)
+        lines.append(try await client.readLine())
+        await client.close()
+    }
+    return lines
 }
 
 /// A directory standing in for a replica's cgroup: `cgroup.procs` lists the processes to
