@@ -64,7 +64,7 @@ struct Steering {
         }
     }
 
-    @Test func aSocketClosedWhilePublishedIsNoticedAndTheJobRelayedUntilItIsBack() async throws {
+    @Test func aSocketClosedWhilePublishedIsNoticedAndTheJobRelayedUntilItIsUnpublished() async throws {
         try await withSteeringFixture { fixture, cgroup in
             let closing = try await fixture.backend("web/0", .greetThenEcho)
             let staying = try await fixture.backend("web/1", .greetThenEcho)
