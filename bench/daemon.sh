@@ -262,8 +262,13 @@ busy_pct() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }   # utime+stime
-sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
-ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { printf "%d", s }'; }
+# Per-thread counters, one "tid value" line per thread: a thread that exits between two samples
+# takes its counts with it, so sums over threads are compared thread by thread (task_delta),
+# never as totals (which went negative when a worker thread ended during the idle window).
+sched_ns() { for t in /proc/"$1"/task/*; do [ -r "$t/schedstat" ] && echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)"; done; }
+ctx_switches() { for t in /proc/"$1"/task/*; do echo "${t##*/} $(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status" 2>/dev/null)"; done; }
+# task_delta BEFORE AFTER: the growth of threads alive at AFTER (a new thread counts from 0).
+task_delta() { awk 'NR == FNR { before[$1] = $2; next } $2 != "" { d += $2 - before[$1] } END { printf "%.0f", d }' <(echo "$1") <(echo "$2"); }
 
 restarter_yaml() {
     cat <<EOF
@@ -454,8 +459,8 @@ sleep "$IDLE_SECONDS"
 check_droverd "idle"
 T_T1=$(cpu_ticks "$DROVERD_PID"); S_T1=$(sched_ns "$DROVERD_PID"); C_T1=$(ctx_switches "$DROVERD_PID"); WALL=$(since "$W0"); H1=$(cpu_sample)
 IDLE_PCT=$(awk -v d=$((T_T1 - T_T0)) -v hz="$CLK_TCK" -v w="$WALL" 'BEGIN { printf "%.3f", 100 * d / hz / w }')
-IDLE_PCT_NS=$(awk -v d=$((S_T1 - S_T0)) -v w="$WALL" 'BEGIN { printf "%.3f", 100 * d / 1e9 / w }')
-WAKE=$(awk -v d=$((C_T1 - C_T0)) -v w="$WALL" 'BEGIN { printf "%.1f", d / w }')
+IDLE_PCT_NS=$(awk -v d="$(task_delta "$S_T0" "$S_T1")" -v w="$WALL" 'BEGIN { printf "%.3f", 100 * d / 1e9 / w }')
+WAKE=$(awk -v d="$(task_delta "$C_T0" "$C_T1")" -v w="$WALL" 'BEGIN { printf "%.1f", d / w }')
 echo "droverd-idle replicas=$N seconds=$WALL cpu_pct=$IDLE_PCT ticks=$((T_T1 - T_T0)) cpu_pct_schedstat=$IDLE_PCT_NS context_switches_per_s=$WAKE host_busy_pct=$(busy_pct "$H0" "$H1")"
 
 CURRENT_LABEL=droverd-rss
