@@ -1,4 +1,5 @@
 import DroverConfig
+import Foundation
 import DroverCore
 import Testing
 
@@ -251,5 +252,21 @@ import Testing
         let web = try #require(parsedJobs(text).first)
         #expect(web.command.count == 14)
         #expect(web.command.last == "$5")
+    }
+}
+
+@Suite struct BundledConfig {
+    /// `make run` starts droverd on config/: it must stay a valid jobs directory.
+    @Test func theExampleDirectoryParses() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(names == ["crunch.yaml", "web.yaml"])
+        let files = try names.map { JobsFile(path: $0, text: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) }
+        let jobs = try JobsConfig.parse(files).get()
+        #expect(jobs.map(\.name).sorted() == ["crunch", "web"])
+        let web = try #require(jobs.first { $0.name == "web" })
+        #expect(web.service == JobSpec.Service(port: 8080))
+        #expect(web.health.ready?.probe == .http(path: "/", port: "http"))
     }
 }
