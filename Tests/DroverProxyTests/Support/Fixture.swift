@@ -14,8 +14,8 @@ final class Fixture: Sendable {
         cleanups.withLockedValue { $0.append(cleanup) }
     }
 
-    func backend(_ id: String, _ mode: TestBackend.Mode = .echo) async throws -> TestBackend {
-        let backend = try await TestBackend.start(id: id, mode: mode, group: group)
+    func backend(_ id: String, _ mode: TestBackend.Mode = .echo, port: Int = 0) async throws -> TestBackend {
+        let backend = try await TestBackend.start(id: id, mode: mode, group: group, port: port)
         onTearDown { await backend.stop() }
         return backend
     }

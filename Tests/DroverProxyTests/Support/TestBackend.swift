@@ -49,7 +49,7 @@ final class TestBackend: Sendable {
         self.localPorts = localPorts
     }
 
-    static func start(id: String, mode: Mode, group: EventLoopGroup) async throws -> TestBackend {
+    static func start(id: String, mode: Mode, group: EventLoopGroup, port: Int = 0) async throws -> TestBackend {
         let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
         let acceptedCount = NIOLockedValueBox(0)
         let localPorts = NIOLockedValueBox<[Int]>([])
@@ -67,7 +67,7 @@ final class TestBackend: Sendable {
                     try channel.pipeline.syncOperations.addHandler(BackendHandler(id: id, mode: mode))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: port).get()
         return TestBackend(id: id, server: server, connections: connections, acceptedCount: acceptedCount, localPorts: localPorts)
     }
 
