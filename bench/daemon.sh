@@ -180,6 +180,8 @@ cleanup() {
     done
     if [[ -d $VAR ]]; then
         cp -f "$VAR"/stamps/*.stamps "$RUN/" 2>/dev/null
+        find "$VAR/state/bpf" -maxdepth 1 -type f ! -name '*.*' -delete 2>/dev/null   # pinned service steering
+        umount "$VAR/state/bpf" 2>/dev/null
         rm -rf "$VAR"
     fi
     exit "$rc"

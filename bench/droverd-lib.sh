@@ -13,6 +13,9 @@ cleanup_droverd() {
         sleep 1
     fi
     [ -n "$DROVERD_PID" ] && kill "$DROVERD_PID" 2>/dev/null && wait "$DROVERD_PID" 2>/dev/null || true
+    # The bpf file system droverd pins service steering in: removing the pins ends the programs.
+    find "$WORK/state/bpf" -maxdepth 1 -type f ! -name '*.*' -delete 2>/dev/null || true
+    umount "$WORK/state/bpf" 2>/dev/null || true
     rm -rf "$WORK"
 }
 

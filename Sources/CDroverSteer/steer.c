@@ -143,9 +143,46 @@ static int create_map(uint32_t type, uint32_t value_size, uint32_t entries) {
     return bpf_call(BPF_MAP_CREATE, &attr);
 }
 
-int drover_steer_attach(uint32_t address_be, uint16_t port, uint32_t capacity,
-                        struct drover_steer *out, char *log, size_t log_size) {
+// The link pinned at `pin`, its program replaced by `prog`; or a new link, pinned there if
+// possible. The link's descriptor, or -errno.
+static int link_program(int prog, int netns, const char *pin, int *pinned) {
+    union bpf_attr attr;
+    *pinned = 0;
+    if (pin) {
+        memset(&attr, 0, sizeof attr);
+        attr.pathname = (uint64_t)(uintptr_t)pin;
+        attr.file_flags = 0;
+        int old = bpf_call(BPF_OBJ_GET, &attr);
+        if (old >= 0) {
+            memset(&attr, 0, sizeof attr);
+            attr.link_update.link_fd = (uint32_t)old;
+            attr.link_update.new_prog_fd = (uint32_t)prog;
+            if (bpf_call(BPF_LINK_UPDATE, &attr) == 0) {
+                *pinned = 1;
+                return old;
+            }
+            // Not a link of ours any more (or of another kind): replace the pin.
+            close(old);
+            unlink(pin);
+        }
+    }
+    memset(&attr, 0, sizeof attr);
+    attr.link_create.prog_fd = (uint32_t)prog;
+    attr.link_create.target_fd = (uint32_t)netns;
+    attr.link_create.attach_type = BPF_SK_LOOKUP;
+    int link = bpf_call(BPF_LINK_CREATE, &attr);
+    if (link < 0 || !pin) return link;
+    memset(&attr, 0, sizeof attr);
+    attr.pathname = (uint64_t)(uintptr_t)pin;
+    attr.bpf_fd = (uint32_t)link;
+    *pinned = bpf_call(BPF_OBJ_PIN, &attr) == 0;
+    return link;
+}
+
+int drover_steer_attach(uint32_t address_be, uint16_t port, uint32_t capacity, const char *pin,
+                        int *pinned, struct drover_steer *out, char *log, size_t log_size) {
     out->link_fd = out->config_fd = out->socks_fd = -1;
+    *pinned = 0;
     if (log && log_size) log[0] = 0;
     int config = create_map(BPF_MAP_TYPE_ARRAY, 16, 2);
     if (config < 0) return config;
@@ -179,11 +216,7 @@ int drover_steer_attach(uint32_t address_be, uint16_t port, uint32_t capacity,
     if (prog < 0) { close(config); close(socks); return prog; }
     int netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (netns < 0) { int e = -errno; close(prog); close(config); close(socks); return e; }
-    memset(&attr, 0, sizeof attr);
-    attr.link_create.prog_fd = (uint32_t)prog;
-    attr.link_create.target_fd = (uint32_t)netns;
-    attr.link_create.attach_type = BPF_SK_LOOKUP;
-    int link = bpf_call(BPF_LINK_CREATE, &attr);
+    int link = link_program(prog, netns, pin, pinned);
     close(netns);
     close(prog); // the link holds the program
     if (link < 0) { close(config); close(socks); return link; }
@@ -284,4 +317,22 @@ int drover_steer_count_loaded(void) {
         if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 && !strcmp(info.name, "drover_steer")) count++;
         close(fd);
     }
+}
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#define BPF_FS_MAGIC_NUMBER 0xCAFE4A11
+
+int drover_steer_is_pin_fs(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 && (unsigned long)info.f_type == BPF_FS_MAGIC_NUMBER;
+}
+
+int drover_steer_mount_pins(const char *path) {
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) return -errno;
+    if (drover_steer_is_pin_fs(path)) return 0;
+    if (mount("bpf", path, "bpf", 0, "mode=0700") < 0) return -errno;
+    return 0;
 }

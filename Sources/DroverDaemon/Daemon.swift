@@ -1,5 +1,6 @@
 import DroverConfig
 import DroverCore
+import DroverProxy
 import DroverLinux
 import DroverWire
 import Foundation
@@ -89,8 +90,18 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
     }
     let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
+    var pinDirectory: String?
+    if options.serviceRelayOnly {
+        // An earlier droverd's pinned programs would go on steering past the relay.
+        SteeringPins.clear(at: options.stateDirectory + "/bpf")
+    } else {
+        switch SteeringPins.mount(at: options.stateDirectory + "/bpf") {
+        case .success(let directory): pinDirectory = directory
+        case .failure(let why): logger.warning("service steering will not outlive droverd: \(why)")
+        }
+    }
     let proxies = ServiceProxies(address: options.serviceAddress, cgroupRoot: tree.root,
-                                 kernelSteering: !options.serviceRelayOnly)
+                                 kernelSteering: !options.serviceRelayOnly, pinDirectory: pinDirectory)
     let names = NameRegistry(directory: runtimeDirectory + "/names") { job, endpoints in
         proxies.setEndpoints(job: job, endpoints)
     }
@@ -141,7 +152,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     try await group.run()
     SystemdNotifier.stopping()
     await supervisor.shutdown(stopReplicas: options.stopReplicasOnExit)
-    await proxies.stopAll()
+    // Replicas that stay keep their service port: the pinned steering programs stay too.
+    await proxies.stopAll(keepSteering: !options.stopReplicasOnExit)
     unlink(socketPath)
 }
 

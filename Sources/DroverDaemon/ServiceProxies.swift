@@ -1,4 +1,5 @@
 import DroverProxy
+import Foundation
 import DroverWire
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -18,10 +19,16 @@ final class ServiceProxies: Sendable {
     /// listening socket among the processes of its leaf.
     private let cgroupRoot: String
     private let kernelSteering: Bool
+    /// A bpf file system where each service's steering link is pinned as `<job>_<port>` (bpf
+    /// file systems refuse dots in names; they keep those for their own `*.debug` files), so
+    /// that steering outlives droverd; nil: not pinned.
+    private let pinDirectory: String?
+    private let pruned = NIOLockedValueBox(false)
     private let running = NIOLockedValueBox<[String: Running]>([:])
     private let backends = NIOLockedValueBox<[String: [ServiceProxy.Backend]]>([:])
 
-    init(address: String, cgroupRoot: String, kernelSteering: Bool) {
+    init(address: String, cgroupRoot: String, kernelSteering: Bool, pinDirectory: String?) {
+        self.pinDirectory = pinDirectory
         self.address = address
         self.cgroupRoot = cgroupRoot
         self.kernelSteering = kernelSteering
@@ -62,7 +69,8 @@ final class ServiceProxies: Sendable {
             // A backend whose listen queue is full drops the SYN, and the kernel resends it
             // after 1 s: a connect timeout of 1 s would give up just before that.
             let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton,
-                                     options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering))
+                                     options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering,
+                                                    steeringPin: pinDirectory.map { $0 + "/" + Self.pinName(job, port) }))
             do {
                 try await proxy.start()
             } catch {
@@ -74,6 +82,15 @@ final class ServiceProxies: Sendable {
                 proxy.setBackends(backends.withLockedValue { $0[job] ?? [] })
             }
             started.append((job, proxy.steeringStatus))
+        }
+        // Pins an earlier droverd left for services that are gone (changed while it was down).
+        if let pinDirectory, !pruned.withLockedValue({ $0 }) {
+            pruned.withLockedValue { $0 = true }
+            let kept = Set(services.map { Self.pinName($0.key, $0.value) })
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: pinDirectory)) ?? []
+            for entry in entries where !entry.contains(".") && !kept.contains(entry) {
+                unlink(pinDirectory + "/" + entry)
+            }
         }
         return (failures, started)
     }
@@ -88,11 +105,15 @@ final class ServiceProxies: Sendable {
         }
     }
 
-    func stopAll() async {
+    static func pinName(_ job: String, _ port: Int) -> String { "\(job)_\(port)" }
+
+    /// `keepSteering`: pinned steering programs stay, so the service ports keep reaching the
+    /// replicas while droverd is away.
+    func stopAll(keepSteering: Bool) async {
         let all = running.withLockedValue { running -> [ServiceProxy] in
             defer { running.removeAll() }
             return running.values.map(\.proxy)
         }
-        for proxy in all { await proxy.stop() }
+        for proxy in all { await proxy.stop(keepSteering: keepSteering) }
     }
 }

@@ -20,6 +20,11 @@ import Glibc
 /// connection takes the slow path, so each replica keeps its share. `refresh` (on a timer)
 /// looks for missing sockets again and notices slots the kernel emptied.
 ///
+/// Pinned (`pin`, a path in a bpf file system), the program outlives droverd: while droverd is
+/// down connections are still steered to the replicas that were published (a replica that
+/// dies meanwhile closes its socket and leaves the map by itself), and the next droverd's
+/// program replaces it in place.
+///
 /// Not thread-safe: `ServiceProxy` calls it under its lock.
 struct KernelSteering {
     typealias Backend = ServiceProxy.Backend
@@ -33,31 +38,39 @@ struct KernelSteering {
     /// Published backends whose socket is not in the map.
     private(set) var missing: Set<Backend> = []
     private var countSet: UInt32 = 0
+    /// Where the link is pinned, if it is.
+    private(set) var pin: String?
 
-    /// Attaches a program for TCP to `address:port` (IPv4; 0.0.0.0 means any local address).
-    static func attach(address: String, port: Int) -> Result<KernelSteering, SteeringUnavailable> {
+    /// Attaches a program for TCP to `address:port` (IPv4; 0.0.0.0 means any local address),
+    /// pinned at `pin` if given (replacing the program of a link already pinned there).
+    static func attach(address: String, port: Int, pin: String? = nil) -> Result<KernelSteering, SteeringUnavailable> {
         var parsed = in_addr()
         guard inet_pton(AF_INET, address, &parsed) == 1 else {
             return .failure(SteeringUnavailable(reason: "the service address \(address) is not IPv4"))
         }
         var handle = drover_steer(link_fd: -1, config_fd: -1, socks_fd: -1)
         var log = [CChar](repeating: 0, count: 8192)
-        let result = drover_steer_attach(parsed.s_addr, UInt16(port), UInt32(capacity), &handle, &log, log.count)
+        var pinned: Int32 = 0
+        let result = drover_steer_attach(parsed.s_addr, UInt16(port), UInt32(capacity), pin, &pinned, &handle, &log, log.count)
         guard result == 0 else {
             let verifier = String(decoding: log.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let detail = describeErrno(-result)
             return .failure(SteeringUnavailable(reason: "cannot attach a BPF sk_lookup program: \(detail)"
                 + (verifier.isEmpty ? "" : "; verifier: \(verifier.suffix(400))")))
         }
-        return .success(KernelSteering(handle: handle))
+        return .success(KernelSteering(handle: handle, pin: pinned != 0 ? pin : nil))
     }
 
-    private init(handle: drover_steer) {
+    private init(handle: drover_steer, pin: String?) {
         self.handle = handle
+        self.pin = pin
     }
 
-    /// Detaches the program; connections already steered are the replicas' own and go on.
-    mutating func detach() {
+    /// Detaches the program, or with `keepPinned` leaves a pinned one steering to the sockets
+    /// in its map; connections already steered are the replicas' own and go on either way.
+    mutating func detach(keepPinned: Bool = false) {
+        if let pin, !keepPinned { unlink(pin) }
+        pin = nil
         drover_steer_detach(&handle)
         slots = []
         locations = [:]
@@ -180,7 +193,33 @@ struct KernelSteering {
 }
 
 /// Why a service is relayed in user space only.
-struct SteeringUnavailable: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
+public struct SteeringUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// Where services' steering links are pinned: a bpf file system (under droverd's state
+/// directory). Pinned there, a link outlives droverd, so service ports keep reaching replicas
+/// while droverd is down or restarting. Mounted once; a later droverd finds it mounted.
+/// `umount <state>/bpf` ends every pinned program.
+public enum SteeringPins {
+    public static func mount(at path: String) -> Result<String, SteeringUnavailable> {
+        let result = drover_steer_mount_pins(path)
+        guard result == 0 else {
+            return .failure(SteeringUnavailable(reason: "cannot mount a bpf file system at \(path): \(describeErrno(-result))"))
+        }
+        return .success(path)
+    }
+
+    /// Ends every program pinned at `path` (an earlier droverd's) by removing its pin.
+    /// (Unmounting would not do: every sandbox's mount namespace holds a copy of the mount.)
+    public static func clear(at path: String) {
+        guard drover_steer_is_pin_fs(path) == 1, let directory = opendir(path) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            // The file system's own files (`maps.debug`, `progs.debug`) have dots; pins do not.
+            if !name.hasPrefix("."), !name.contains(".") { unlink(path + "/" + name) }
+        }
+    }
 }

@@ -56,10 +56,14 @@ public final class ServiceProxy: Sendable {
         /// How often steering looks again for sockets it has not found (a replica published
         /// before it listens); every 25th time it also looks for sockets the kernel dropped.
         public var steeringRefresh: Duration
+        /// Where to pin the steering program's link (a path in a bpf file system), so that it
+        /// keeps steering while droverd is down; nil: it ends with the proxy.
+        public var steeringPin: String?
 
         public init(connectTimeout: Duration = .seconds(1), backendWait: Duration = .seconds(1),
                     drainTimeout: Duration = .seconds(2), kernelSteering: Bool = true,
-                    steeringRefresh: Duration = .milliseconds(200)) {
+                    steeringRefresh: Duration = .milliseconds(200), steeringPin: String? = nil) {
+            self.steeringPin = steeringPin
             self.connectTimeout = connectTimeout
             self.backendWait = backendWait
             self.drainTimeout = drainTimeout
@@ -209,13 +213,13 @@ public final class ServiceProxy: Sendable {
             state.steeringStatus = "user-space relay (kernel steering turned off)"
             return
         }
-        switch KernelSteering.attach(address: address, port: port) {
+        switch KernelSteering.attach(address: address, port: port, pin: options.steeringPin) {
         case .failure(let why):
             state.steeringStatus = "user-space relay: \(why)"
         case .success(var steering):
             steering.update(published: state.balancer.backends)
             state.steering = steering
-            state.steeringStatus = "kernel (sk_lookup)"
+            state.steeringStatus = "kernel (sk_lookup)" + (steering.pin.map { ", pinned at \($0)" } ?? "")
             let period = TimeAmount(options.steeringRefresh)
             let ticks = NIOLockedValueBox(0)
             state.steeringTimer = group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
@@ -240,7 +244,9 @@ public final class ServiceProxy: Sendable {
     /// Stops accepting (the port is free when this returns), closes clients not yet relayed,
     /// gives relayed connections up to `options.drainTimeout` to finish, then closes the rest.
     /// Returns when every connection is closed. Safe to call more than once.
-    public func stop() async {
+    /// `keepSteering`: a pinned steering program stays (droverd going away while its replicas
+    /// stay); otherwise it is unpinned and detached.
+    public func stop(keepSteering: Bool = false) async {
         let loop = group.next()
         let (listener, unforwarded, drained, drainedNow) = state.withLockedValue { state in
             var listener: Channel?
@@ -248,7 +254,7 @@ public final class ServiceProxy: Sendable {
             state.phase = .stopped
             state.steeringTimer?.cancel()
             state.steeringTimer = nil
-            state.steering?.detach()
+            state.steering?.detach(keepPinned: keepSteering)
             state.steering = nil
             // Their clients are among the unforwarded, closed below.
             state.waiters.removeAll()

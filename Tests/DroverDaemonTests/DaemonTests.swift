@@ -633,20 +633,74 @@ struct DaemonTests {
         for index in 0..<2 {
             FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
         }
-        let client = DroverClient(socketPath: daemon.socket)
-        func metrics() async throws -> String { String(decoding: try await client.request(.GET, "/metrics").body, as: UTF8.self) }
-        let steering = "drover_service_steering{job=\"\(web)\"} 1"
-        let deadline = monotonicSeconds() + 20
-        while try await !metrics().contains(steering), monotonicSeconds() < deadline { usleep(50_000) }
-        #expect(try await metrics().contains(steering))
+        #expect(try await steering(daemon, web))
         let service = ServiceClient(port: servicePort)
         let answers = (0..<10).map { _ in service.once() }
         #expect(answers.allSatisfy { $0.ok && $0.localPort == servicePort }, "\(answers)")
-        let text = try await metrics()
+        let text = try await metrics(daemon)
         #expect(text.contains("drover_service_connections{job=\"\(web)\",path=\"steered\"} 10"), "\(text)")
         #expect(text.contains("drover_service_connections{job=\"\(web)\",path=\"relayed\"} 0"), "\(text)")
         let log = try String(contentsOfFile: daemon.directory + "/droverd.log", encoding: .utf8)
         #expect(log.contains("\(web): service port open, kernel (sk_lookup)"), "\(log)")
+    }
+
+    @Test func theServicePortKeepsServingWhileDroverdIsDown() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let web = daemon.job("web")
+        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
+        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
+                ports: [http]
+                service: {port: \(servicePort)}
+            """))
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 2 })
+        for index in 0..<2 {
+            FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
+        }
+        #expect(try await steering(daemon, web))
+        #expect(daemon.log.contains("pinned at \(daemon.stateDirectory)/bpf/\(web)_\(servicePort)"), "\(daemon.log)")
+        let service = ServiceClient(port: servicePort)
+
+        // droverd dies: nothing listens on the service port, yet the pinned program still
+        // hands every connection to a replica.
+        daemon.kill(SIGKILL)
+        let whileDown = (0..<20).map { _ in service.once() }
+        #expect(whileDown.allSatisfy { $0.ok && $0.localPort == servicePort }, "\(whileDown)")
+
+        // The next droverd replaces the pinned program in place and steers on.
+        try daemon.start()
+        #expect(try await steering(daemon, web))
+        let afterRestart = (0..<20).map { _ in service.once() }
+        #expect(afterRestart.allSatisfy { $0.ok && $0.localPort == servicePort }, "\(afterRestart)")
+        #expect(pins(daemon) == ["\(web)_\(servicePort)"])
+
+        // Deleting the job unpins it: the port is closed.
+        try daemon.drover(["delete", web])
+        #expect(try eventually { try replicas(daemon, web).isEmpty })
+        #expect(pins(daemon).isEmpty)
+        let closed = service.once()
+        #expect(!closed.ok && closed.message.hasPrefix("connect:"), "\(closed)")
+    }
+
+    /// The steering links pinned in droverd's bpf file system (not its own `*.debug` files).
+    func pins(_ daemon: TestDaemon) -> [String] {
+        listDirectory(daemon.stateDirectory + "/bpf").filter { !$0.contains(".") }
+    }
+
+    /// droverd's Prometheus text.
+    func metrics(_ daemon: TestDaemon) async throws -> String {
+        String(decoding: try await DroverClient(socketPath: daemon.socket).request(.GET, "/metrics").body, as: UTF8.self)
+    }
+
+    /// Waits (up to 20 s) until droverd says it steers the job's service in the kernel.
+    func steering(_ daemon: TestDaemon, _ job: String) async throws -> Bool {
+        let line = "drover_service_steering{job=\"\(job)\"} 1"
+        let deadline = monotonicSeconds() + 20
+        while monotonicSeconds() < deadline {
+            if try await metrics(daemon).contains(line) { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     // MARK: exec

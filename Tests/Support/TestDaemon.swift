@@ -82,6 +82,10 @@ public final class TestDaemon {
                 if let leaf = try? CgroupLeaf(existing: tree.root + "/" + entry) { try? leaf.destroy() }
             }
         }
+        // The bpf file system droverd pins service steering in: removing the pins ends the
+        // programs (unmounting alone would not while a sandbox's mount namespace holds a copy).
+        for entry in listDirectory(stateDirectory + "/bpf") where !entry.contains(".") { unlink(stateDirectory + "/bpf/" + entry) }
+        umount2(stateDirectory + "/bpf", Int32(MNT_DETACH))
         removeTree(directory)
     }
 }

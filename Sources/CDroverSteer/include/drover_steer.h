@@ -22,11 +22,16 @@ struct drover_steer {
 
 // Loads the program for TCP connections to address:port (address in network byte order,
 // 0 = any IPv4 address of this host) and attaches it to the calling thread's network
-// namespace. 0, or -errno (the verifier's log, if any, in `log`).
-int drover_steer_attach(uint32_t address_be, uint16_t port, uint32_t capacity,
-                        struct drover_steer *out, char *log, size_t log_size);
+// namespace. With `pin` (a path in a bpf file system): when a link is pinned there (left by
+// an earlier droverd), the new program replaces that link's program atomically (no
+// connection sees neither); otherwise the new link is pinned there, so that it outlives this
+// process: steering goes on while droverd is down. `*pinned` says whether a pin is in place.
+// 0, or -errno (the verifier's log, if any, in `log`).
+int drover_steer_attach(uint32_t address_be, uint16_t port, uint32_t capacity, const char *pin,
+                        int *pinned, struct drover_steer *out, char *log, size_t log_size);
 
-// Closes the three descriptors (detaching the program).
+// Closes the three descriptors. Without a pin this detaches the program; a pinned link
+// stays attached (with the maps as they are) until its pin is removed.
 void drover_steer_detach(struct drover_steer *steer);
 
 // Puts a listening socket (a descriptor of this process) in a slot. 0 or -errno.
@@ -47,6 +52,13 @@ int64_t drover_steer_steered(const struct drover_steer *steer);
 // A copy, in this process, of descriptor `fd` of process `pid` (pidfd_getfd), close-on-exec.
 // The descriptor, or -errno.
 int drover_steer_copy_fd(int pid, int fd);
+
+// A bpf file system at `path` (made if missing), for pins: 0 when one is mounted there now
+// (already, or by this call), or -errno.
+int drover_steer_mount_pins(const char *path);
+
+// 1 when `path` is a bpf file system.
+int drover_steer_is_pin_fs(const char *path);
 
 // How many steering programs are loaded on this host (by name), or -errno: for leak checks.
 int drover_steer_count_loaded(void);
