@@ -71,6 +71,9 @@ final class ServiceProxies: Sendable {
             let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton,
                                      options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering,
                                                     steeringPin: pinDirectory.map { $0 + "/" + Self.pinName(job, port) }))
+            // Known before it starts, so that its steering program (which may replace a pinned
+            // one that is steering now) starts with the ready replicas in its map.
+            proxy.setBackends(backends.withLockedValue { $0[job] ?? [] })
             do {
                 try await proxy.start()
             } catch {
