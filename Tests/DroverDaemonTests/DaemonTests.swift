@@ -625,17 +625,7 @@ struct DaemonTests {
     @Test func aSteeredConnectionArrivesInTheReplicaOnTheServicePort() async throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
-        let web = daemon.job("web")
-        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
-        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
-                ports: [http]
-                service: {port: \(servicePort)}
-            """))
-        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 2 })
-        for index in 0..<2 {
-            FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
-        }
-        #expect(try await steering(daemon, web))
+        let (web, servicePort) = try await steeredService(daemon)
         let service = ServiceClient(port: servicePort)
         let answers = (0..<10).map { _ in service.once() }
         #expect(answers.allSatisfy { $0.ok && $0.localPort == servicePort }, "\(answers)")
@@ -649,17 +639,7 @@ struct DaemonTests {
     @Test func theServicePortKeepsServingWhileDroverdIsDown() async throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
-        let web = daemon.job("web")
-        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
-        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
-                ports: [http]
-                service: {port: \(servicePort)}
-            """))
-        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 2 })
-        for index in 0..<2 {
-            FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
-        }
-        #expect(try await steering(daemon, web))
+        let (web, servicePort) = try await steeredService(daemon)
         #expect(daemon.log.contains("pinned at \(daemon.stateDirectory)/bpf/\(web)_\(servicePort)"), "\(daemon.log)")
         let service = ServiceClient(port: servicePort)
 
@@ -682,6 +662,23 @@ struct DaemonTests {
         #expect(pins(daemon).isEmpty)
         let closed = service.once()
         #expect(!closed.ok && closed.message.hasPrefix("connect:"), "\(closed)")
+    }
+
+    /// Two replicas of drover-testload serve, answering 200, behind a service port, with
+    /// droverd steering it: (job, service port).
+    func steeredService(_ daemon: TestDaemon) async throws -> (String, Int) {
+        let web = daemon.job("web")
+        let servicePort = try #require((15000..<19000).first { PortProbe.isFree($0) })
+        try daemon.apply("jobs:\n" + serving(web, replicas: 2, command: [testload, "serve", "PORT_HTTP"], extra: """
+                ports: [http]
+                service: {port: \(servicePort)}
+            """))
+        #expect(try eventually { try daemon.drover(["resolve", web]).stdout.split(separator: "\n").count == 2 })
+        for index in 0..<2 {
+            FileManager.default.createFile(atPath: daemon.stateDirectory + "/state/\(web)/\(index)/healthy", contents: nil)
+        }
+        try #require(try await steering(daemon, web))
+        return (web, servicePort)
     }
 
     /// The steering links pinned in droverd's bpf file system (not its own `*.debug` files).
