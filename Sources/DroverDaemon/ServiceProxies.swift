@@ -68,15 +68,17 @@ final class ServiceProxies: Sendable {
         for (job, port) in wanted.sorted(by: { $0.0 < $1.0 }) {
             // A backend whose listen queue is full drops the SYN, and the kernel resends it
             // after 1 s: a connect timeout of 1 s would give up just before that.
+            let pin = pinDirectory.map { $0 + "/" + Self.pinName(job, port) }
             let proxy = ServiceProxy(name: job, address: address, port: port, group: MultiThreadedEventLoopGroup.singleton,
-                                     options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering,
-                                                    steeringPin: pinDirectory.map { $0 + "/" + Self.pinName(job, port) }))
+                                     options: .init(connectTimeout: .seconds(3), kernelSteering: kernelSteering, steeringPin: pin))
             // Known before it starts, so that its steering program (which may replace a pinned
             // one that is steering now) starts with the ready replicas in its map.
             proxy.setBackends(backends.withLockedValue { $0[job] ?? [] })
             do {
                 try await proxy.start()
             } catch {
+                // A program an earlier droverd pinned for this port would steer on, unmanaged.
+                if let pin { unlink(pin) }
                 failures.append((job, "\(error)"))
                 continue
             }
