@@ -59,6 +59,7 @@ struct Steering {
             let proxy = try await fixture.proxy([dying, staying].map { $0.backend(cgroup: cgroup.path) },
                                                 options: .init(steeringRefresh: .seconds(3600)))
             await dying.stop()
+            try await waitUntilClosed(port: dying.port)
             #expect(try await greetings(fixture, proxy, count: 20) == Array(repeating: "web/1", count: 20))
             #expect(proxy.stats.steered == 20)
         }
@@ -72,6 +73,7 @@ struct Steering {
                                                 options: .init(steeringRefresh: .milliseconds(4)))
             #expect(proxy.isSteering)
             await closing.stop()
+            try await waitUntilClosed(port: closing.port)
             // Still published: the relay takes every connection, and skips web/0 (refused).
             try await eventually("the slot check to notice the closed socket") { !proxy.isSteering }
             let before = proxy.stats.steered
@@ -149,6 +151,25 @@ struct Steering {
             }
             Issue.record("the freed port was taken by another program 5 times in a row")
         }
+    }
+}
+
+/// Waits until nothing listens on 127.0.0.1:`port` any more. A listening socket this process
+/// closed lives on while a child being spawned by a test running alongside still holds a
+/// copy of the descriptor table (until its exec); connections steered to it meanwhile would
+/// be reset.
+func waitUntilClosed(port: Int) async throws {
+    try await eventually("port \(port) to close", timeout: .seconds(10)) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return connected != 0 && errno == ECONNREFUSED
     }
 }
 
