@@ -10,8 +10,9 @@ struct Droverd: ParsableCommand {
         abstract: "Keep declared replicas running, each in its own sandbox.",
         discussion: """
             Crash-only: killing droverd (even with SIGKILL) leaves replicas running, and the next \
-            droverd re-adopts them. SIGTERM or SIGINT stops serving the API and exits, leaving \
-            replicas running, unless --stop-replicas-on-exit.
+            droverd re-adopts them; service ports keep reaching them meanwhile (their steering \
+            programs are pinned under <state-dir>/bpf). SIGTERM or SIGINT stops serving the API \
+            and exits, leaving replicas running, unless --stop-replicas-on-exit.
             """
     )
 
