@@ -10,7 +10,8 @@ struct Lifecycle {
     @Test func stopReleasesThePort() async throws {
         try await withFixture { fixture in
             let backend = try await fixture.backend("web/0", .echo)
-            let first = try await fixture.proxy([backend])
+            // Not an ephemeral port: once freed, another test's socket could be given it.
+            let first = try await fixture.proxy([backend.backend], port: try fixture.fixedPort())
             let port = try #require(first.listeningPort)
             await first.stop()
             #expect(first.listeningPort == nil)

@@ -1,4 +1,5 @@
 import DroverProxy
+import Glibc
 import Testing
 import NIOConcurrencyHelpers
 import NIOCore
@@ -41,6 +42,18 @@ final class Fixture: Sendable {
         return client
     }
 
+    /// A free port outside the kernel's ephemeral range (and outside the daemon tests'
+    /// 15000-18999 and drover's default 20000-32000), so that once a test frees it no socket
+    /// of a test running alongside is handed the same number.
+    func fixedPort() throws -> Int {
+        let start = 10_000 + Int(getpid()) % 5_000
+        for offset in 0..<5_000 {
+            let port = 10_000 + (start - 10_000 + offset) % 5_000
+            if portIsFree(port) { return port }
+        }
+        throw TestFailure(description: "no free port in 10000-14999")
+    }
+
     /// A port where connecting fails the given way.
     func deadPort(_ kind: DeadPort.Kind) throws -> DeadPort {
         let port = try DeadPort(kind)
@@ -51,6 +64,24 @@ final class Fixture: Sendable {
     func tearDown() async {
         for cleanup in cleanups.withLockedValue({ $0 }).reversed() { await cleanup() }
         try? await group.shutdownGracefully()
+    }
+}
+
+/// Whether a listening socket can be bound to 127.0.0.1:port right now.
+func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }
 
