@@ -53,7 +53,8 @@ struct Steering {
 
     @Test func aReplicaWhoseSocketClosedIsSkippedAtOnce() async throws {
         try await withSteeringFixture { fixture, cgroup in
-            let dying = try await fixture.backend("web/0", .greetThenEcho)
+            // Not an ephemeral port: once freed, another test's socket could be given it.
+            let dying = try await fixture.backend("web/0", .greetThenEcho, port: try fixture.fixedPort())
             let staying = try await fixture.backend("web/1", .greetThenEcho)
             // No refresh during the test: the kernel alone must skip the closed socket.
             let proxy = try await fixture.proxy([dying, staying].map { $0.backend(cgroup: cgroup.path) },
@@ -67,7 +68,8 @@ struct Steering {
 
     @Test func aSocketClosedWhilePublishedIsNoticedAndTheJobRelayedUntilItIsUnpublished() async throws {
         try await withSteeringFixture { fixture, cgroup in
-            let closing = try await fixture.backend("web/0", .greetThenEcho)
+            // Not an ephemeral port: once freed, another test's socket could be given it.
+            let closing = try await fixture.backend("web/0", .greetThenEcho, port: try fixture.fixedPort())
             let staying = try await fixture.backend("web/1", .greetThenEcho)
             let proxy = try await fixture.proxy([closing, staying].map { $0.backend(cgroup: cgroup.path) },
                                                 options: .init(steeringRefresh: .milliseconds(4)))

@@ -46,9 +46,10 @@ final class Fixture: Sendable {
     /// 15000-18999 and drover's default 20000-32000), so that once a test frees it no socket
     /// of a test running alongside is handed the same number.
     func fixedPort() throws -> Int {
-        let start = 10_000 + Int(getpid()) % 5_000
+        // A random start, so that tests running alongside rarely probe the same port.
+        let start = Int.random(in: 0..<5_000)
         for offset in 0..<5_000 {
-            let port = 10_000 + (start - 10_000 + offset) % 5_000
+            let port = 10_000 + (start + offset) % 5_000
             if portIsFree(port) { return port }
         }
         throw TestFailure(description: "no free port in 10000-14999")
