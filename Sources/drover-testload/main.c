@@ -430,6 +430,7 @@ int main(int argc, char **argv) {
         say("%s=%s", arg, v ? v : "(unset)");
         return 0;
     }
+    if (!strcmp(cmd, "probe") || !strcmp(cmd, "euid") || !strcmp(cmd, "fds")) { extern int testload_probe_command(int, char **); return testload_probe_command(argc - 1, argv + 1); } // probe.c
     fprintf(stderr, "drover-testload: unknown command %s\n", cmd);
     return 2;
 }
