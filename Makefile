@@ -33,7 +33,7 @@ test: deps
 # The cgroup v2 tier: the test bundle built here, run in a VM with pure cgroup v2
 # (tests/vm/run.sh), where the controller-dependent tests run instead of skipping; then the
 # leak check, in the same VM. FILTER picks tests (a swift-testing --filter regex).
-VM_FILTER ?= LimitEnforcementTests
+VM_FILTER ?= LimitEnforcementTests|EscapeTests|CorePatternEscapeTests
 FILTER ?= $(VM_FILTER)
 test-vm: deps
 	@if ! scripts/deps.sh $(VM_PACKAGES); then \

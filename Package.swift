@@ -158,6 +158,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // SPEC §10 tried as an attacker would: each probe refused inside, and done by a control.
+        .testTarget(name: "DroverEscapeTests", dependencies: ["DroverCore", "DroverLinux", "DroverWire", "DroverTestSupport"]),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport", "CDroverSteer"]),
     ]
 )

@@ -14,11 +14,13 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <pthread.h>
@@ -50,6 +52,24 @@
 #endif
 #ifndef __NR_close_range
 #define __NR_close_range 436
+#endif
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef CLONE_NEWUSER
+#define CLONE_NEWUSER 0x10000000
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -84,8 +104,9 @@ struct drover_mount_attr {
 
 // The child's fd layout right before exec: 0-2 stdio, the report pipe at DROVER_REPORT_FD and
 // the status file at DROVER_STATUS_FD (both inherited by drover-init), drover-init's O_PATH fd
-// just above them (close-on-exec).
+// just above them (close-on-exec), then the user namespace's fd (close-on-exec).
 #define INIT_FD (DROVER_STATUS_FD + 1)
+#define USERNS_FD (INIT_FD + 1)
 // Where fds are parked while stdio is rearranged, above anything the layout uses.
 #define PARK_FD_MIN 10
 
@@ -101,15 +122,51 @@ static int set_mount_attr(const char *target, unsigned int flags, uint64_t set, 
     return (int)syscall(__NR_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr);
 }
 
-static int apply_mount(const struct drover_mount *m) {
+static int apply_mount(const struct drover_mount *m, int *tree_fds) {
     switch (m->kind) {
     case DROVER_MOUNT_PLAIN:
         return mount(m->source, m->target, m->fstype, m->flags, m->data);
     case DROVER_MOUNT_READONLY_TREE:
         return set_mount_attr(m->target, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
-    case DROVER_MOUNT_BIND_WRITABLE:
-        if (mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
-        return set_mount_attr(m->target, AT_RECURSIVE, 0, MOUNT_ATTR_RDONLY);
+    case DROVER_MOUNT_READONLY_ONE:
+        return set_mount_attr(m->target, 0, MOUNT_ATTR_RDONLY, 0);
+    case DROVER_MOUNT_CLONE_TREE: {
+        int fd = (int)syscall(__NR_open_tree, AT_FDCWD, m->source, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0) return -1;
+        tree_fds[m->slot] = fd;
+        return 0;
+    }
+    case DROVER_MOUNT_ATTACH_TREE: {
+        int fd = tree_fds[m->slot];
+        if (fd < 0) { errno = EBADF; return -1; }
+        tree_fds[m->slot] = -1;
+        int result = (int)syscall(__NR_move_mount, fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        if (result != 0) return -1;
+        if (m->flags & MS_RDONLY) return set_mount_attr(m->target, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
+        // A writable hole in a read-only tree: the copy was taken before / became read-only,
+        // but say so explicitly (the host may have mounted the source read-only itself).
+        return 0;
+    }
+    case DROVER_MOUNT_MKDIR:
+        if (mkdir(m->target, m->mode) != 0 && errno != EEXIST) return -1;
+        return 0;
+    case DROVER_MOUNT_MKNOD:
+        return mknod(m->target, S_IFCHR | m->mode, (dev_t)m->device);
+    case DROVER_MOUNT_SYMLINK:
+        return symlink(m->source, m->target);
+    case DROVER_MOUNT_READONLY_BIND:
+        if (mount(m->target, m->target, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+        return set_mount_attr(m->target, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
+    case DROVER_MOUNT_MASK: {
+        struct stat info;
+        if (stat(m->target, &info) != 0) return -1;
+        if (S_ISDIR(info.st_mode))
+            return mount("tmpfs", m->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
+        return mount("/dev/null", m->target, NULL, MS_BIND, NULL);
+    }
     default:
         errno = EINVAL;
         return -1;
@@ -139,8 +196,12 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
 
     // Joining a running sandbox (the parent joined its PID namespace for us); first, while
     // the pidfd is still open.
-    if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+    if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0)
         fail(report_fd, DROVER_STEP_SETNS, -1);
+    // Its user namespace apart and last: once in it, this process has no privilege over the
+    // namespaces above (they belong to the host's user namespace), as the replica has none.
+    if (p->join_pidfd >= 0 && p->join_userns && setns(p->join_pidfd, CLONE_NEWUSER) != 0)
+        fail(report_fd, DROVER_STEP_USERNS, -1);
 
     // Stdio, report pipe and init fd into their final numbers. Park everything above
     // PARK_FD_MIN first so that no dup2 overwrites a source still needed.
@@ -161,6 +222,11 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     }
     int parked_init = fcntl(p->init_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
     if (parked_init < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
+    int parked_userns = -1;
+    if (p->userns_fd >= 0) {
+        parked_userns = fcntl(p->userns_fd, F_DUPFD_CLOEXEC, PARK_FD_MIN);
+        if (parked_userns < 0) fail(report_fd, DROVER_STEP_STDIO, USERNS_FD);
+    }
     for (int i = 0; i < 3; i++) {
         if (parked_stdio[i] >= 0 && dup2(parked_stdio[i], i) < 0) fail(report_fd, DROVER_STEP_STDIO, i);
     }
@@ -168,15 +234,30 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     report_fd = DROVER_REPORT_FD; // now without close-on-exec: drover-init inherits it
     if (parked_status >= 0 && dup2(parked_status, DROVER_STATUS_FD) < 0) fail(report_fd, DROVER_STEP_STDIO, DROVER_STATUS_FD);
     if (dup3(parked_init, INIT_FD, O_CLOEXEC) < 0) fail(report_fd, DROVER_STEP_STDIO, INIT_FD);
-    if (syscall(__NR_close_range, INIT_FD + 1, ~0U, 0) != 0) fail(report_fd, DROVER_STEP_STDIO, -1);
+    if (parked_userns >= 0 && dup3(parked_userns, USERNS_FD, O_CLOEXEC) < 0) fail(report_fd, DROVER_STEP_STDIO, USERNS_FD);
+    // Nothing else of the spawner's crosses: only 0-2 (and 3, 4 for drover-init) survive exec.
+    if (syscall(__NR_close_range, USERNS_FD + (parked_userns >= 0 ? 1 : 0), ~0U, 0) != 0) fail(report_fd, DROVER_STEP_STDIO, -1);
 
-    // Filesystem view: the plan starts with making / private, then /tmp, /proc, ...
+    // Every mode in the plan is meant as written; the workload gets the usual 022 below.
+    umask(0);
+    // Filesystem view, as host root in a mount namespace the host's user namespace owns: the
+    // replica, later in a user namespace of its own, can change none of it.
     for (size_t i = 0; i < p->mount_count; i++) {
-        if (apply_mount(&p->mounts[i]) != 0) fail(report_fd, DROVER_STEP_MOUNT, (int)i);
+        const struct drover_mount *m = &p->mounts[i];
+        if (apply_mount(m, p->tree_fds) != 0 && !(m->optional && errno == ENOENT))
+            fail(report_fd, DROVER_STEP_MOUNT, (int)i);
     }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) != 0)
         fail(report_fd, DROVER_STEP_HOSTNAME, -1);
     if (p->workdir && chdir(p->workdir) != 0) fail(report_fd, DROVER_STEP_CHDIR, -1);
+    umask(022); // as systemd gives services (UMask=0022), whatever the spawner's own
+
+    // Root inside is an unprivileged uid outside: from here on every capability this process
+    // holds is one of the user namespace's, which owns none of the host's objects.
+    if (parked_userns >= 0) {
+        if (setns(USERNS_FD, CLONE_NEWUSER) != 0) fail(report_fd, DROVER_STEP_USERNS, -1);
+        close(USERNS_FD);
+    }
 
     // Capabilities and identity. The bounding set can only shrink while we still hold
     // CAP_SETPCAP, so it goes first; KEEPCAPS carries the kept ones across setuid.
@@ -364,8 +445,98 @@ const char *drover_step_name(int step) {
     case DROVER_STEP_SIGNALS: return "sigprocmask";
     case DROVER_STEP_SETNS: return "setns";
     case DROVER_STEP_SETSID: return "setsid";
+    case DROVER_STEP_USERNS: return "setns(CLONE_NEWUSER)";
     default: return "unknown step";
     }
+}
+
+// The user namespace helper: waits until the parent has written its maps and opened the
+// namespace (EOF on the pipe), then exits.
+static int userns_helper(void *arg) {
+    int *fds = arg;
+    close(fds[1]); // its copy of the write end, or EOF never comes
+    char byte;
+    while (read(fds[0], &byte, 1) < 0 && errno == EINTR) {}
+    return 0;
+}
+
+static int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t length = strlen(text);
+    ssize_t written = write(fd, text, length);
+    int saved = errno;
+    close(fd);
+    if (written < 0) return -saved;
+    return (size_t)written == length ? 0 : -EIO;
+}
+
+#define USERNS_HELPER_STACK (64 * 1024)
+
+int drover_userns_create(const char *uid_map, const char *gid_map) {
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
+    int helper_pidfd = -1;
+    struct drover_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_NEWUSER | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&helper_pidfd;
+    args.exit_signal = SIGCHLD;
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    long pid;
+#ifdef DROVER_HAVE_TRAMPOLINE
+    void *stack = mmap(NULL, USERNS_HELPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int saved = errno;
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return -saved;
+    }
+    // Shares our memory (no page-table copy) and only reads a pipe and exits meanwhile.
+    args.flags |= CLONE_VM;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = USERNS_HELPER_STACK;
+    pid = drover_clone3_trampoline(&args, sizeof args, userns_helper, pipe_fds);
+#else
+    pid = syscall(__NR_clone3, &args, sizeof args);
+    if (pid == 0) _exit(userns_helper(pipe_fds));
+    if (pid < 0) pid = -errno;
+#endif
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (pid < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+#ifdef DROVER_HAVE_TRAMPOLINE
+        munmap(stack, USERNS_HELPER_STACK);
+#endif
+        return (int)pid;
+    }
+    char path[64];
+    int result = 0;
+    snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+    result = write_file(path, uid_map);
+    if (result == 0) {
+        snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+        result = write_file(path, gid_map);
+    }
+    int ns_fd = -1;
+    if (result == 0) {
+        snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+        ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (ns_fd < 0) result = -errno;
+    }
+    close(pipe_fds[1]); // the helper sees EOF and exits
+    siginfo_t info;
+    while (syscall(SYS_waitid, P_PIDFD, helper_pidfd, &info, WEXITED, NULL) != 0 && errno == EINTR) {}
+    close(helper_pidfd);
+    close(pipe_fds[0]);
+#ifdef DROVER_HAVE_TRAMPOLINE
+    munmap(stack, USERNS_HELPER_STACK); // only once the helper is gone: it ran on it
+#endif
+    return result == 0 ? ns_fd : result;
 }
 
 int drover_pidfd_open(pid_t pid) {

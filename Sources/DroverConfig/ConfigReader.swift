@@ -145,6 +145,16 @@ final class ConfigReader {
         return scalar.string
     }
 
+    /// An unquoted `true` or `false` (a quoted "true", `yes` or `1` is not a boolean).
+    func boolean(_ value: YAMLValue) -> Bool? {
+        guard case .scalar(let scalar) = value.node, value.node.tag.rawValue == Tag.Name.bool.rawValue,
+              scalar.string == "true" || scalar.string == "false" else {
+            report(value, "expected true or false, got \(value.described)")
+            return nil
+        }
+        return scalar.string == "true"
+    }
+
     /// An unquoted YAML integer (`3`; a quoted "3" is a string), within bounds.
     func wholeNumber(_ value: YAMLValue, atLeast minimum: Int, atMost maximum: Int? = nil) -> Int? {
         guard case .scalar(let scalar) = value.node, value.node.tag.rawValue == Tag.Name.int.rawValue else {

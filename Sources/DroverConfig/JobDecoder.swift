@@ -1,3 +1,4 @@
+import Foundation
 import DroverCore
 internal import Yams
 
@@ -27,7 +28,7 @@ struct JobDecoder {
 
     static let keys = [
         "kind", "replicas", "priority", "command", "env", "user", "workdir", "ports", "resources", "restart",
-        "lameduck", "health", "service", "capabilities",
+        "lameduck", "health", "service", "capabilities", "host_root", "filesystem",
     ]
 
     /// What every replica's environment has besides `env` and `PORT_<NAME>` (SPEC §1, §2).
@@ -66,6 +67,8 @@ struct JobDecoder {
             servicePort = port
         }
         if let capabilities = fields["capabilities"] { spec.capabilities = decodeCapabilities(capabilities) }
+        if let hostRoot = fields["host_root"].flatMap(reader.boolean) { spec.hostRoot = hostRoot }
+        if let filesystem = fields["filesystem"] { spec.writable = decodeFilesystem(filesystem) }
         return DecodedJob(spec: spec, namePosition: value.keyPosition, servicePort: servicePort)
     }
 
@@ -287,6 +290,24 @@ struct JobDecoder {
                           "a service forwards to one of the job's ports, and this job has none (declare one with ports: [NAME])")
         }
         return (port, portValue.position)
+    }
+
+    /// `filesystem: {writable: [PATH...]}` (SPEC §10): existing absolute host paths.
+    private func decodeFilesystem(_ value: YAMLValue) -> [String] {
+        guard let fields = reader.mapping(value, keys: ["writable"]),
+              let list = fields["writable"], let items = reader.list(list, expected: "a list of host paths") else { return [] }
+        var paths: [String] = []
+        for item in items {
+            guard let path = reader.parsed(item, expected: "a host path", { text throws(InputError) in
+                try WritablePath.check(text, exists: { FileManager.default.fileExists(atPath: $0) })
+            }) else { continue }
+            if paths.contains(path) {
+                reader.report(item, "\"\(path)\" is listed twice")
+                continue
+            }
+            paths.append(path)
+        }
+        return paths
     }
 
     private func decodeCapabilities(_ value: YAMLValue) -> [String] {

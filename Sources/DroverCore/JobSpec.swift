@@ -33,8 +33,14 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     /// argv; may contain `${VAR}` references to the replica's environment.
     public var command: [String]
     public var environment: [String: String]
-    /// "nobody", "1000", "1000:1000" (UserSpec's text form).
-    public var user: String
+    /// "nobody", "1000", "1000:1000" (UserSpec's text form); nil: the job's own uid and gid,
+    /// allocated by droverd (SPEC §10).
+    public var user: String?
+    /// No user namespace: uid 0 inside is the host's root (SPEC §10's explicit opt-out).
+    public var hostRoot: Bool
+    /// Host paths the replicas may write (`filesystem.writable`), besides /tmp, /var/tmp and
+    /// their state directories.
+    public var writable: [String]
     public var workdir: String
     /// Port names, each given one host port in PORT_<NAME>.
     public var ports: [String]
@@ -47,7 +53,8 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     public var capabilities: [String]
 
     public init(name: String, kind: Kind = .serving, replicas: Int = 1, priority: Priority? = nil,
-                command: [String], environment: [String: String] = [:], user: String = "nobody",
+                command: [String], environment: [String: String] = [:], user: String? = nil,
+                hostRoot: Bool = false, writable: [String] = [],
                 workdir: String = "/", ports: [String] = [], resources: Resources = Resources(),
                 restart: Restart? = nil, lameduck: Lameduck = Lameduck(), health: Health = Health(),
                 service: Service? = nil, capabilities: [String] = []) {
@@ -58,6 +65,8 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
         self.command = command
         self.environment = environment
         self.user = user
+        self.hostRoot = hostRoot
+        self.writable = writable
         self.workdir = workdir
         self.ports = ports
         self.resources = resources
@@ -66,6 +75,33 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
         self.health = health
         self.service = service
         self.capabilities = capabilities
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, replicas, priority, command, environment, user, hostRoot, writable, workdir, ports
+        case resources, restart, lameduck, health, service, capabilities
+    }
+
+    /// Specs stored by an earlier droverd lack the newer fields: they get the defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        replicas = try c.decode(Int.self, forKey: .replicas)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        command = try c.decode([String].self, forKey: .command)
+        environment = try c.decode([String: String].self, forKey: .environment)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        hostRoot = try c.decodeIfPresent(Bool.self, forKey: .hostRoot) ?? false
+        writable = try c.decodeIfPresent([String].self, forKey: .writable) ?? []
+        workdir = try c.decode(String.self, forKey: .workdir)
+        ports = try c.decode([String].self, forKey: .ports)
+        resources = try c.decode(Resources.self, forKey: .resources)
+        restart = try c.decode(Restart.self, forKey: .restart)
+        lameduck = try c.decode(Lameduck.self, forKey: .lameduck)
+        health = try c.decode(Health.self, forKey: .health)
+        service = try c.decodeIfPresent(Service.self, forKey: .service)
+        capabilities = try c.decode([String].self, forKey: .capabilities)
     }
 
     public struct Resources: Codable, Equatable, Hashable, Sendable {

@@ -7,10 +7,24 @@ public struct SandboxSpec: Sendable {
     public var user: UserSpec
     public var hostname: String?
     public var workdir: String
-    /// Host / read-only inside, except /tmp, /dev/shm, /proc and the state directory.
-    public var readOnlyRoot: Bool
-    /// Bound read-write at the same path.
+    /// Runs without a user namespace, as the host's own uid (SPEC §10's explicit opt-out):
+    /// uid 0 inside is then real root. Otherwise every sandbox has a user namespace whose only
+    /// ids are its user's, and uid/gid 0 inside map onto `rootMapsTo`.
+    public var hostRoot: Bool
+    /// The unprivileged host uid and gid that root (uid/gid 0) inside maps onto: the job's own
+    /// (SPEC §10), or one of the run's for `drover run`.
+    public var rootMapsTo: HostIdentity?
+    /// Bound read-write at the same path (the host's / is read-only inside).
     public var stateDirectory: String?
+    /// Host paths the sandbox may write besides /tmp, /var/tmp and the state directory.
+    public var writablePaths: [String]
+    /// Host paths shown read-only at the same path even under a hidden one (the replica's
+    /// lameduck notice directory).
+    public var readOnlyPaths: [String]
+    /// Host directories that are not there inside (an empty directory over them): droverd's
+    /// state root and run directory. `stateDirectory`, `writablePaths` and `readOnlyPaths`
+    /// under them reappear at their own paths.
+    public var hiddenPaths: [String]
     /// Size of the private /tmp tmpfs; nil is the kernel default (half of RAM).
     public var tmpSize: UInt64?
     public var capabilities: CapabilityPlan
@@ -23,8 +37,9 @@ public struct SandboxSpec: Sendable {
     public var dieWithParent: Bool
 
     public init(command: [String], environment: [String: String] = [:], user: UserSpec = .nobody,
-                hostname: String? = nil, workdir: String = "/", readOnlyRoot: Bool = false,
-                stateDirectory: String? = nil, tmpSize: UInt64? = nil,
+                hostname: String? = nil, workdir: String = "/", hostRoot: Bool = false,
+                rootMapsTo: HostIdentity? = nil, stateDirectory: String? = nil, writablePaths: [String] = [],
+                readOnlyPaths: [String] = [], hiddenPaths: [String] = [], tmpSize: UInt64? = nil,
                 capabilities: CapabilityPlan = CapabilityPlan(), limits: ResourceLimits = ResourceLimits(),
                 strictLimits: Bool = false, seccomp: SeccompPolicy? = .default, dieWithParent: Bool = false) {
         self.command = command
@@ -32,8 +47,12 @@ public struct SandboxSpec: Sendable {
         self.user = user
         self.hostname = hostname
         self.workdir = workdir
-        self.readOnlyRoot = readOnlyRoot
+        self.hostRoot = hostRoot
+        self.rootMapsTo = rootMapsTo
         self.stateDirectory = stateDirectory
+        self.writablePaths = writablePaths
+        self.readOnlyPaths = readOnlyPaths
+        self.hiddenPaths = hiddenPaths
         self.tmpSize = tmpSize
         self.capabilities = capabilities
         self.limits = limits
@@ -44,6 +63,16 @@ public struct SandboxSpec: Sendable {
 
     /// PATH when the caller gives none (the same as systemd's default).
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+}
+
+/// A host uid and gid (SPEC §10: never 0 for a namespaced sandbox's root).
+public struct HostIdentity: Equatable, Hashable, Sendable, Codable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
 }
 
 /// `--user NAME|UID[:GID]`, `user:` in a job. Names are looked up by the Linux layer.
@@ -57,15 +86,29 @@ public enum UserSpec: Equatable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let hint = "is not a user (expected a name such as nobody, a uid such as 1000, or uid:gid such as 1000:1000)"
         guard (1...2).contains(parts.count), !parts[0].isEmpty else { throw InputError("\"\(text)\"", hint) }
-        if let uid = UInt32(parts[0]) {
+        if parts[0].allSatisfy(\.isNumber) {
+            let uid = try checkedID(parts[0], in: text, hint: hint)
             if parts.count == 1 { return .id(uid: uid, gid: nil) }
-            guard let gid = UInt32(parts[1]) else { throw InputError("\"\(text)\"", hint) }
-            return .id(uid: uid, gid: gid)
+            return .id(uid: uid, gid: try checkedID(parts[1], in: text, hint: hint))
         }
         guard parts.count == 1, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw InputError("\"\(text)\"", hint)
         }
         return .name(String(parts[0]))
+    }
+
+    /// uid/gid values no sandbox may run as: (uid_t)-1 means "unchanged" to setresuid (the
+    /// process would stay root), and 65535 is (uint16_t)-1, the same on 16-bit interfaces.
+    public static let reservedIDs: Set<UInt32> = [4_294_967_295, 65_535]
+
+    private static func checkedID(_ digits: Substring, in text: String, hint: String) throws(InputError) -> UInt32 {
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let id = UInt32(digits) else {
+            throw InputError("\"\(text)\"", digits.isEmpty || !digits.allSatisfy(\.isNumber) ? hint : "is out of range: a uid or gid is at most 4294967294")
+        }
+        guard !reservedIDs.contains(id) else {
+            throw InputError("\"\(text)\"", "uses \(id), which is reserved ((uid_t)-1 and (uint16_t)-1 mean \"no change\" to the kernel): choose another uid or gid")
+        }
+        return id
     }
 
     public var description: String {
@@ -74,29 +117,6 @@ public enum UserSpec: Equatable, Sendable, CustomStringConvertible {
         case .id(let uid, let gid?): return "\(uid):\(gid)"
         case .id(let uid, nil): return "\(uid)"
         }
-    }
-}
-
-/// The filesystem view, step by step, in the order the child performs them.
-public enum MountStep: Equatable, Sendable {
-    /// Stop mount events propagating to or from the host.
-    case makeRootPrivate
-    case readOnlyTree(String)
-    case tmpfs(target: String, mode: String, size: UInt64?)
-    case bindWritable(source: String, target: String)
-    /// A fresh procfs for the new PID namespace.
-    case proc
-
-    public static func plan(for spec: SandboxSpec) -> [MountStep] {
-        var steps: [MountStep] = [.makeRootPrivate]
-        // Read-only first: everything mounted after it is a new, writable mount.
-        if spec.readOnlyRoot { steps.append(.readOnlyTree("/")) }
-        steps.append(.tmpfs(target: "/tmp", mode: "1777", size: spec.tmpSize))
-        // POSIX shared memory lives in /dev/shm: private like /tmp, or the IPC namespace leaks.
-        steps.append(.tmpfs(target: "/dev/shm", mode: "1777", size: nil))
-        if let state = spec.stateDirectory { steps.append(.bindWritable(source: state, target: state)) }
-        steps.append(.proc)
-        return steps
     }
 }
 

@@ -38,6 +38,8 @@ public struct SeccompPolicy: Equatable, Sendable {
         // the host's clock
         "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
         "lookup_dcookie", "nfsservctl", "vhangup", "iopl", "ioperm",
+        // io_uring performs calls the filter never sees (Docker and Android deny it too)
+        "io_uring_setup", "io_uring_enter", "io_uring_register",
     ]
 
     /// clone flags that create namespaces (CLONE_NEWNS ... CLONE_NEWTIME).

@@ -23,12 +23,15 @@ public struct DaemonOptions: Sendable {
     public var serviceAddress: String = "127.0.0.1"
     /// Relay every service connection in user space, never steering it in the kernel.
     public var serviceRelayOnly: Bool = false
+    /// Where jobs' own uids come from (SPEC §10, `--uid-range`).
+    public var uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange
 
     public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
                 stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
                 stopReplicasOnExit: Bool = false, capacity: String? = nil, serviceAddress: String = "127.0.0.1",
-                serviceRelayOnly: Bool = false) {
+                serviceRelayOnly: Bool = false, uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange) {
         self.serviceRelayOnly = serviceRelayOnly
+        self.uidRange = uidRange
         self.capacity = capacity
         self.serviceAddress = serviceAddress
         self.configDirectory = configDirectory
@@ -61,9 +64,9 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     }()
 
     let stateRoot = (options.stateDirectory as NSString).standardizingPath
-    if stateRoot == "/tmp" || stateRoot.hasPrefix("/tmp/") {
-        // Every replica gets a private /tmp: a state directory there would be invisible to it.
-        throw DaemonStartError.setup("--state-dir \(options.stateDirectory): must not be under /tmp (each replica has its own /tmp, so it could not see its state directory there)")
+    if let root = ["/tmp", "/var/tmp"].first(where: { MountStep.isBelow(stateRoot, $0) }) {
+        // Every replica gets a private /tmp and /var/tmp: a state directory there would be invisible to it.
+        throw DaemonStartError.setup("--state-dir \(options.stateDirectory): must not be under \(root) (each replica has its own \(root), so it could not see its state directory there)")
     }
     try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: (options.socketPath as NSString).deletingLastPathComponent,
@@ -74,7 +77,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         files.rlim_cur = files.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
     }
-    let paths = DaemonPaths(root: options.stateDirectory)
+    let paths = DaemonPaths(root: stateRoot, runtime: ((options.socketPath as NSString).deletingLastPathComponent as NSString).standardizingPath)
     let store = try Store(path: paths.database)
     if let mode = try? store.synchronousMode(), mode != 2 {
         logger.warning("store: PRAGMA synchronous is \(mode), not FULL (2): commits may not survive power loss")
@@ -110,7 +113,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     logger.info("capacity: \(CPUCores(millicores: capacity.millicores)) cpu, \(formatSize(capacity.memory)) memory")
     let supervisor = try Supervisor(paths: paths, store: store, launcher: launcher, tree: tree,
                                     strictLimits: options.strictLimits, names: names, proxies: proxies,
-                                    capacity: capacity, logger: logger)
+                                    capacity: capacity, uidRange: options.uidRange, logger: logger)
     try await supervisor.start()
 
     if let directory = options.configDirectory {

@@ -55,7 +55,35 @@ final class Store: @unchecked Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v3: identities") { db in
+            // SPEC §10: each job's own uid (and gid), kept for the job's life.
+            try db.create(table: "identity") { t in
+                t.primaryKey("job", .text)
+                t.column("uid", .integer).notNull().unique()
+            }
+        }
         return migrator
+    }
+
+    // MARK: identities
+
+    func identities() throws -> [String: UInt32] {
+        try database.read { db in
+            var result: [String: UInt32] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT job, uid FROM identity") { result[row["job"]] = UInt32(row["uid"] as Int64) }
+            return result
+        }
+    }
+
+    /// Synchronous: a replica writes files as this uid, so it must be durable before one runs.
+    func setIdentity(job: String, uid: UInt32) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO identity (job, uid) VALUES (?, ?)", arguments: [job, Int64(uid)])
+        }
+    }
+
+    func releaseIdentity(job: String) throws {
+        try database.write { db in try db.execute(sql: "DELETE FROM identity WHERE job = ?", arguments: [job]) }
     }
 
     // MARK: jobs

@@ -76,9 +76,14 @@ actor Supervisor {
     private var pendingEvents: [(time: Date, subject: String, kind: String, message: String)] = []
     private var flushScheduled = false
     private let writer = DispatchQueue(label: "droverd.store-writer")
+    /// SPEC §10: each job's own host uid (= gid), from `uidRange`, kept until its files are gone.
+    private var identities: [String: UInt32] = [:]
+    private let uidRange: ClosedRange<UInt32>
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
-         names: NameRegistry, proxies: ServiceProxies, capacity: Capacity, logger: Logger) throws {
+         names: NameRegistry, proxies: ServiceProxies, capacity: Capacity,
+         uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange, logger: Logger) throws {
+        self.uidRange = uidRange
         self.names = names
         self.proxies = proxies
         self.capacity = capacity
@@ -102,6 +107,7 @@ actor Supervisor {
         }
         self.monitor = monitor
         jobs = try store.jobs()
+        identities = try store.identities()
         drained = try store.drained()
         let records = try store.replicas()
         for record in records {
@@ -511,7 +517,38 @@ actor Supervisor {
         for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
             rmdir((file as NSString).deletingLastPathComponent)
         }
+        // The uid is free again only once no file of the job's is left to be owned by it.
+        if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }),
+           identities.removeValue(forKey: key.job) != nil {
+            do { try store.releaseIdentity(job: key.job) } catch { logger.error("releasing \(key.job)'s uid: \(error)") }
+        }
     }
+
+    /// The job's own host uid and gid (SPEC §10), allocated on first use: the lowest of the
+    /// range that no job holds and no account or group of this host uses.
+    private func identity(of job: String) throws -> HostIdentity {
+        if let uid = identities[job] { return HostIdentity(uid: uid, gid: uid) }
+        let taken = Set(identities.values)
+        guard let uid = uidRange.first(where: { !taken.contains($0) && getpwuid($0) == nil && getgrgid($0) == nil }) else {
+            throw IdentityError.exhausted(uidRange)
+        }
+        try store.setIdentity(job: job, uid: uid)
+        identities[job] = uid
+        event(subject: job, kind: "identity", message: "uid and gid \(uid)")
+        return HostIdentity(uid: uid, gid: uid)
+    }
+
+    enum IdentityError: Error, CustomStringConvertible {
+        case exhausted(ClosedRange<UInt32>)
+        var description: String {
+            switch self {
+            case .exhausted(let range):
+                return "no free uid in \(range.lowerBound)-\(range.upperBound) (droverd --uid-range): every one is a job's or an account's"
+            }
+        }
+    }
+
+    func uid(of job: String) -> UInt32? { identities[job] }
 
     // MARK: actions
 
@@ -637,22 +674,41 @@ actor Supervisor {
         let environment = spec.replicaEnvironment(index: key.index, ports: ports, stateDirectory: paths.stateDirectory(key),
                                                   lameduckFile: paths.lameduckFile(key))
         let command = try spec.command.map { try Expansion.expand($0, environment: environment) }
+        var sandbox = try isolation(key, spec: spec, command: command, environment: environment)
         let stateDirectory = paths.stateDirectory(key)
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        let user = try UserSpec.parse(spec.user)
-        let resolved = try ResolvedUser.resolve(user)
-        chown(stateDirectory, resolved.uid, resolved.gid)
+        // Owned by the uid the replica is on the host (root inside maps onto the job's own).
+        let user = try ResolvedUser.resolve(sandbox.user)
+        let owner = spec.hostRoot ? (user.uid, user.gid)
+            : (user.uid == 0 ? sandbox.rootMapsTo!.uid : user.uid, user.gid == 0 ? sandbox.rootMapsTo!.gid : user.gid)
+        chown(stateDirectory, owner.0, owner.1)
         var limits = ResourceLimits(memory: spec.resources.memory, cpu: spec.resources.cpu, pids: spec.resources.pids)
         if spec.priority != .production {
             // SPEC §2: batch and best-effort use only idle CPU.
             limits.cpuWeight = spec.priority == .batch ? 10 : 1
             limits.cpuIdle = true
         }
+        sandbox.hostname = "\(key.index).\(key.job)"
+        sandbox.stateDirectory = stateDirectory
+        sandbox.limits = limits
+        sandbox.strictLimits = strictLimits
+        return sandbox
+    }
+
+    /// Who a replica's processes (or an exec probe's) are and what of the host they see
+    /// (SPEC §10): the job's user or its own uid, root mapped onto that uid, the job's
+    /// writable paths, droverd's own files hidden but for the replica's lameduck notice and
+    /// the names files.
+    private func isolation(_ key: Key, spec: JobSpec, command: [String], environment: [String: String]) throws -> SandboxSpec {
+        let identity = try identity(of: key.job)
+        let user = try spec.user.map { try UserSpec.parse($0) } ?? .id(uid: identity.uid, gid: identity.gid)
+        let hidden = [paths.root] + (paths.runtime == "/" ? [] : [paths.runtime])
         return SandboxSpec(
-            command: command, environment: environment, user: user, hostname: "\(key.index).\(key.job)",
-            workdir: spec.workdir, stateDirectory: stateDirectory,
-            capabilities: CapabilityPlan(kept: Set(try spec.capabilities.map { try Capability.named($0) })),
-            limits: limits, strictLimits: strictLimits)
+            command: command, environment: environment, user: user, workdir: spec.workdir,
+            hostRoot: spec.hostRoot, rootMapsTo: identity, writablePaths: spec.writable,
+            readOnlyPaths: [paths.runDirectory(key)] + (FileManager.default.fileExists(atPath: paths.namesDirectory) ? [paths.namesDirectory] : []),
+            hiddenPaths: hidden,
+            capabilities: CapabilityPlan(kept: Set(try spec.capabilities.map { try Capability.named($0) })))
     }
 
     private func publish(_ key: Key, _ replica: Replica) {
@@ -758,9 +814,7 @@ actor Supervisor {
                                                  lameduckFile: paths.lameduckFile(key))
         let checker: Sandbox
         do {
-            let spec = SandboxSpec(command: command, environment: environment, user: try UserSpec.parse(job.user),
-                                   workdir: job.workdir,
-                                   capabilities: CapabilityPlan(kept: Set(try job.capabilities.map { try Capability.named($0) })))
+            let spec = try isolation(key, spec: job, command: command, environment: environment)
             checker = try launcher.exec(spec, inside: sandbox.pid, cgroupPath: leafPath(key), stdio: (devNull, devNull, devNull))
         } catch {
             return ProbeResult(passed: false, message: "exec: \(error)")
@@ -1047,6 +1101,10 @@ struct Capacity: Sendable, Equatable {
 /// Where droverd keeps things under its state directory.
 struct DaemonPaths: Sendable {
     let root: String
+    /// The API socket's directory, with the names files (`names/<job>`).
+    var runtime: String = "/run/drover"
+
+    var namesDirectory: String { runtime + "/names" }
 
     var database: String { root + "/drover.db" }
     func stateDirectory(_ key: Supervisor.Key) -> String { "\(root)/state/\(key.job)/\(key.index)" }

@@ -15,12 +15,21 @@ struct ChildPlan {
     let parentDeathSignal: Int32
     /// Joining a running sandbox: no new namespaces, no mounts, no hostname.
     let joinPIDFD: Int32
+    /// Joining: the sandbox has a user namespace of its own to join too.
+    let joinUserNamespace: Bool
+    /// The user namespace to enter after the mounts (-1: none, the host's).
+    let userNamespaceFD: Int32
+    let cgroupNamespace: Bool
 
-    init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser, joinPIDFD: Int32 = -1) {
+    init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser,
+         userNamespaceFD: Int32, cgroupNamespace: Bool, joinPIDFD: Int32 = -1, joinUserNamespace: Bool = false) {
         argv = ["drover-init", executable] + spec.command
         self.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         self.joinPIDFD = joinPIDFD
-        mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec)
+        self.joinUserNamespace = joinUserNamespace
+        self.userNamespaceFD = userNamespaceFD
+        self.cgroupNamespace = cgroupNamespace
+        mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec, cgroupNamespace: cgroupNamespace)
         hostname = joinPIDFD >= 0 ? nil : spec.hostname
         workdir = spec.workdir
         self.user = user
@@ -50,8 +59,11 @@ struct ChildPlan {
         defer { arena.free() }
         let cMounts = mounts.map { $0.cMount(arena) }
         let groups: [gid_t] = [] // supplementary groups are cleared
+        var treeFDs = [Int32](repeating: -1, count: mounts.count { if case .cloneTree = $0 { return true } else { return false } })
+        defer { for fd in treeFDs where fd >= 0 { close(fd) } } // left open only by a failed child
         return cMounts.withUnsafeBufferPointer { mountBuffer in
             groups.withUnsafeBufferPointer { groupBuffer in
+              treeFDs.withUnsafeMutableBufferPointer { treeBuffer in
                 var plan = drover_spawn_plan()
                 plan.init_fd = initFD
                 plan.argv = arena.stringArray(argv)
@@ -59,10 +71,14 @@ struct ChildPlan {
                 plan.stdio = stdio
                 plan.status_fd = statusFD
                 plan.cgroup_fd = cgroupFD
-                plan.clone_flags = joinPIDFD >= 0 ? 0 : DROVER_SANDBOX_NAMESPACES
+                plan.clone_flags = joinPIDFD >= 0 ? 0 : DROVER_SANDBOX_NAMESPACES | (cgroupNamespace ? DROVER_CLONE_NEWCGROUP : 0)
                 plan.join_pidfd = joinPIDFD
+                plan.join_userns = joinUserNamespace ? 1 : 0
+                plan.userns_fd = userNamespaceFD
                 plan.mounts = mountBuffer.baseAddress
                 plan.mount_count = mountBuffer.count
+                plan.tree_fds = treeBuffer.baseAddress
+                plan.tree_slots = treeBuffer.count
                 plan.hostname = arena.string(hostname)
                 plan.workdir = arena.string(workdir)
                 plan.change_user = 1
@@ -76,6 +92,7 @@ struct ChildPlan {
                 plan.seccomp = seccomp
                 plan.parent_death_signal = parentDeathSignal
                 return body(&plan)
+              }
             }
         }
     }
@@ -86,39 +103,82 @@ extension MountStep {
         switch self {
         case .makeRootPrivate: return "make / private"
         case .readOnlyTree(let path): return "read-only \(path)"
-        case .tmpfs(let target, _, _): return "tmpfs on \(target)"
-        case .bindWritable(let source, let target): return "bind \(source) on \(target)"
+        case .readOnlyMount(let path): return "read-only mount \(path)"
+        case .tmpfs(let target, _, _, _): return "tmpfs on \(target)"
+        case .cloneTree(let source, _): return "open_tree \(source)"
+        case .attachTree(_, let target, let readOnly): return "bind \(target)\(readOnly ? " read-only" : "")"
+        case .mkdir(let path, _): return "mkdir \(path)"
+        case .device(let path, _, _, _): return "mknod \(path)"
+        case .symlink(let target, let path): return "symlink \(path) -> \(target)"
+        case .devpts: return "devpts on /dev/pts"
+        case .readOnlyBind(let path): return "read-only bind \(path)"
+        case .mask(let path): return "mask \(path)"
         case .proc: return "proc on /proc"
+        case .cgroup: return "cgroup2 on /sys/fs/cgroup"
         }
     }
 
     fileprivate func cMount(_ arena: CArena) -> drover_mount {
         var m = drover_mount()
+        func plain(_ source: String, _ target: String, _ type: String?, _ flags: Int, _ data: String?) {
+            m.kind = Int32(DROVER_MOUNT_PLAIN.rawValue)
+            m.source = arena.string(source)
+            m.target = arena.string(target)
+            m.fstype = arena.string(type)
+            m.flags = UInt(flags)
+            m.data = arena.string(data)
+        }
         switch self {
         case .makeRootPrivate:
-            m.kind = Int32(DROVER_MOUNT_PLAIN.rawValue)
-            m.target = arena.string("/")
-            m.flags = UInt(MS_REC | MS_PRIVATE)
+            plain("none", "/", nil, Int(MS_REC | MS_PRIVATE), nil)
         case .readOnlyTree(let path):
             m.kind = Int32(DROVER_MOUNT_READONLY_TREE.rawValue)
             m.target = arena.string(path)
-        case .tmpfs(let target, let mode, let size):
-            m.kind = Int32(DROVER_MOUNT_PLAIN.rawValue)
-            m.source = arena.string("tmpfs")
-            m.target = arena.string(target)
-            m.fstype = arena.string("tmpfs")
-            m.flags = UInt(MS_NOSUID | MS_NODEV)
-            m.data = arena.string("mode=\(mode)" + (size.map { ",size=\($0)" } ?? ""))
-        case .bindWritable(let source, let target):
-            m.kind = Int32(DROVER_MOUNT_BIND_WRITABLE.rawValue)
+        case .readOnlyMount(let path):
+            m.kind = Int32(DROVER_MOUNT_READONLY_ONE.rawValue)
+            m.target = arena.string(path)
+        case .tmpfs(let target, let mode, let size, let optional):
+            plain("tmpfs", target, "tmpfs", Int(MS_NOSUID | MS_NODEV), "mode=\(mode)" + (size.map { ",size=\($0)" } ?? ""))
+            m.optional = optional ? 1 : 0
+            if target == "/dev" { m.flags = UInt(MS_NOSUID | MS_NOEXEC) } // device nodes work here
+        case .cloneTree(let source, let slot):
+            m.kind = Int32(DROVER_MOUNT_CLONE_TREE.rawValue)
             m.source = arena.string(source)
+            m.slot = Int32(slot)
+        case .attachTree(let slot, let target, let readOnly):
+            m.kind = Int32(DROVER_MOUNT_ATTACH_TREE.rawValue)
+            m.slot = Int32(slot)
             m.target = arena.string(target)
+            m.flags = readOnly ? UInt(MS_RDONLY) : 0
+        case .mkdir(let path, let mode):
+            m.kind = Int32(DROVER_MOUNT_MKDIR.rawValue)
+            m.target = arena.string(path)
+            m.mode = mode
+        case .device(let path, let major, let minor, let mode):
+            m.kind = Int32(DROVER_MOUNT_MKNOD.rawValue)
+            m.target = arena.string(path)
+            m.mode = mode
+            // glibc's makedev (a macro Swift cannot call)
+            let (major, minor) = (UInt64(major), UInt64(minor))
+            m.device = (major & 0xfffff000) << 32 | (major & 0xfff) << 8 | (minor & 0xffffff00) << 12 | (minor & 0xff)
+        case .symlink(let target, let path):
+            m.kind = Int32(DROVER_MOUNT_SYMLINK.rawValue)
+            m.source = arena.string(target)
+            m.target = arena.string(path)
+        case .devpts:
+            plain("devpts", "/dev/pts", "devpts", Int(MS_NOSUID | MS_NOEXEC), "newinstance,ptmxmode=0666,mode=0620")
+        case .readOnlyBind(let path):
+            m.kind = Int32(DROVER_MOUNT_READONLY_BIND.rawValue)
+            m.target = arena.string(path)
+            m.optional = 1
+        case .mask(let path):
+            m.kind = Int32(DROVER_MOUNT_MASK.rawValue)
+            m.target = arena.string(path)
+            m.optional = 1
         case .proc:
-            m.kind = Int32(DROVER_MOUNT_PLAIN.rawValue)
-            m.source = arena.string("proc")
-            m.target = arena.string("/proc")
-            m.fstype = arena.string("proc")
-            m.flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            plain("proc", "/proc", "proc", Int(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil)
+        case .cgroup:
+            plain("cgroup2", "/sys/fs/cgroup", "cgroup2", Int(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), nil)
         }
         return m
     }

@@ -1,6 +1,7 @@
 import CDroverShim
 import DroverCore
 import Glibc
+import Synchronization
 
 /// Starts sandboxes: resolves the user and the executable, creates and limits the cgroup leaf,
 /// builds the child's plan completely, clones, and learns from the report pipe whether the
@@ -12,6 +13,9 @@ public final class SandboxLauncher: @unchecked Sendable {
     private let initFD: Int32
     private let defaultSeccomp: SeccompFilter
     private let lastCapability: Int32
+    /// User namespaces by their maps: every replica of a job shares its job's (same ids), and
+    /// creating one costs a clone, so each is made once.
+    private let userNamespaces = Mutex<[String: Int32]>([:])
 
     /// `initPath` is drover-init (see `defaultInitPath`); `tree` nil runs without a cgroup
     /// (only for hosts with no cgroup v2 at all: nothing could be limited, killed or counted).
@@ -28,7 +32,35 @@ public final class SandboxLauncher: @unchecked Sendable {
         lastCapability = Int32(text.trimmingWhitespace()) ?? 40
     }
 
-    deinit { close(initFD) }
+    deinit {
+        close(initFD)
+        userNamespaces.withLock { for fd in $0.values { close(fd) } }
+    }
+
+    /// The user namespace a sandbox of `user` enters (-1: none, `hostRoot`): its user's ids map
+    /// onto themselves, and uid/gid 0 onto `rootMapsTo`, so that root inside is an
+    /// unprivileged uid outside.
+    func userNamespace(for spec: SandboxSpec, user: ResolvedUser) throws(LaunchError) -> Int32 {
+        if spec.hostRoot { return -1 }
+        func host(_ id: UInt32, _ root: UInt32?, _ what: String) throws(LaunchError) -> UInt32 {
+            guard id == 0 else { return id }
+            guard let root, root != 0 else {
+                throw .input(InputError("user \(spec.user)", "runs as \(what) 0, which needs an unprivileged host \(what) to map onto (the job's own) or host_root"))
+            }
+            return root
+        }
+        let uidMap = "\(user.uid) \(try host(user.uid, spec.rootMapsTo?.uid, "uid")) 1\n"
+        let gidMap = "\(user.gid) \(try host(user.gid, spec.rootMapsTo?.gid, "gid")) 1\n"
+        let key = uidMap + gidMap
+        let fd = userNamespaces.withLock { namespaces in
+            if let fd = namespaces[key] { return fd }
+            let fd = drover_userns_create(uidMap, gidMap)
+            if fd >= 0 { namespaces[key] = fd }
+            return fd
+        }
+        if fd < 0 { throw .setup(SystemError("user namespace", "uid_map \(uidMap.dropLast())", errno: -fd)) }
+        return fd
+    }
 
     /// drover-init next to the running executable, or `$DROVER_INIT`.
     public static func defaultInitPath() -> String {
@@ -66,7 +98,13 @@ public final class SandboxLauncher: @unchecked Sendable {
                 throw .limitNotEnforced(first, why: tree.whyMissing(first.controller))
             }
         }
-        let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment, user: prepared.user)
+        let userNamespaceFD: Int32
+        do { userNamespaceFD = try userNamespace(for: spec, user: prepared.user) } catch {
+            try? leaf?.destroy()
+            throw error
+        }
+        let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment, user: prepared.user,
+                             userNamespaceFD: userNamespaceFD, cgroupNamespace: leaf != nil)
         return try spawn(plan, seccomp: prepared.filter, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
                          statusFD: statusFD, leaf: leaf, unenforced: unenforced)
     }
@@ -84,9 +122,17 @@ public final class SandboxLauncher: @unchecked Sendable {
         let cgroup: CgroupLeaf
         do { cgroup = try CgroupLeaf(existing: cgroupPath) } catch { throw .cgroup(error) }
         let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment,
-                             user: prepared.user, joinPIDFD: target)
+                             user: prepared.user, userNamespaceFD: -1, cgroupNamespace: false, joinPIDFD: target,
+                             joinUserNamespace: Self.namespace("user", of: "\(pid)") != Self.namespace("user", of: "self"))
         return try spawn(plan, seccomp: prepared.filter, cgroupFD: cgroup.directoryFD, stdio: stdio,
                          statusFD: -1, leaf: nil, unenforced: [])
+    }
+
+    /// The inode of a process's namespace of `kind` (`/proc/PID/ns/KIND`).
+    static func namespace(_ kind: String, of process: String) -> UInt64? {
+        var info = stat()
+        guard stat("/proc/\(process)/ns/\(kind)", &info) == 0 else { return nil }
+        return UInt64(info.st_ino)
     }
 
     private struct Prepared {

@@ -9,6 +9,14 @@ public struct ResolvedUser: Equatable, Sendable {
     public var home: String?
 
     public static func resolve(_ spec: UserSpec) throws(InputError) -> ResolvedUser {
+        let user = try lookup(spec)
+        for id in [user.uid, user.gid] where UserSpec.reservedIDs.contains(id) {
+            throw InputError("user \"\(spec)\"", "resolves to id \(id), which is reserved ((uid_t)-1 and (uint16_t)-1 mean \"no change\" to the kernel)")
+        }
+        return user
+    }
+
+    private static func lookup(_ spec: UserSpec) throws(InputError) -> ResolvedUser {
         switch spec {
         case .name(let name):
             guard let entry = passwdEntry(name: name) else {

@@ -30,6 +30,7 @@
 #define NR_kill 62
 #define NR_fcntl 72
 #define NR_rt_sigtimedwait 128
+#define NR_prctl 157
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     long ret;
@@ -63,6 +64,7 @@ __asm__(
 #define NR_kill 129
 #define NR_fcntl 25
 #define NR_rt_sigtimedwait 137
+#define NR_prctl 167
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     register long x8 __asm__("x8") = n;
@@ -103,6 +105,7 @@ __asm__(
 #define ERRNO_EINTR 4
 #define ERRNO_ENOENT 2
 #define ERRNO_ENOTDIR 20
+#define PR_SET_DUMPABLE_OPTION 4
 
 static const int forwarded_signals[] = {15 /* TERM */, 2 /* INT */, 1 /* HUP */, 3 /* QUIT */,
                                         10 /* USR1 */, 12 /* USR2 */, 28 /* WINCH */};
@@ -159,6 +162,10 @@ __attribute__((noreturn, used)) void init_main(long *stack) {
     unsigned long all = ~0UL, none = 0, waited = 1UL << (SIGNAL_CHLD - 1);
     for (unsigned i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
         waited |= 1UL << (forwarded_signals[i] - 1);
+    // Not dumpable: the workload runs as the same uid, and could otherwise ptrace this
+    // process or take its descriptors (pidfd_getfd, /proc/1/fd) and forge its status file.
+    // The workload's own execve makes it dumpable again.
+    sys6(NR_prctl, PR_SET_DUMPABLE_OPTION, 0, 0, 0, 0, 0);
     // Already blocked when started by drover; not when run by hand.
     sys6(NR_rt_sigprocmask, SIG_BLOCK_HOW, (long)&all, 0, SIGSET_BYTES, 0, 0);
     // The workload inherits the pipe but must close it on its own execve.

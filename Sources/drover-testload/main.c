@@ -109,6 +109,10 @@ static void cmd_info(void) {
     if (n > 0) { buf[n] = 0; say("ipc_ns=%s", buf); }
     n = readlink("/proc/self/ns/mnt", buf, sizeof buf - 1);
     if (n > 0) { buf[n] = 0; say("mnt_ns=%s", buf); }
+    n = readlink("/proc/self/ns/user", buf, sizeof buf - 1);
+    if (n > 0) { buf[n] = 0; say("user_ns=%s", buf); }
+    n = readlink("/proc/self/ns/cgroup", buf, sizeof buf - 1);
+    if (n > 0) { buf[n] = 0; say("cgroup_ns=%s", buf); }
     f = fopen("/proc/self/cgroup", "r");
     while (f && fgets(buf, sizeof buf, f)) {
         if (strncmp(buf, "0::", 3) == 0) { buf[strcspn(buf, "\n")] = 0; say("cgroup=%s", buf + 3); }

@@ -387,7 +387,8 @@ struct Exec: DaemonCommand {
         let user: UserSpec
         var kept = Set<Capability>()
         do {
-            user = try UserSpec.parse(spec.user)
+            // No user: the job's own uid, which its drover-init runs as (as the host sees it).
+            user = try spec.user.map { try UserSpec.parse($0) } ?? Self.hostUser(of: pid)
             for name in spec.capabilities { kept.insert(try Capability.named(name)) }
         } catch {
             throw fail("\(error)", code: 1)
@@ -406,6 +407,20 @@ struct Exec: DaemonCommand {
         }
         let status = forwarder.wait(for: sandbox)
         throw ExitCode(status.exitCode)
+    }
+}
+
+extension Exec {
+    static func hostUser(of pid: Int32) throws -> UserSpec {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func first(_ field: String) -> UInt32? {
+            status.split(separator: "\n").first { $0.hasPrefix(field) }?
+                .split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { UInt32($0) }
+        }
+        guard let uid = first("Uid:"), let gid = first("Gid:") else {
+            throw InputError("pid \(pid)", "is gone: its uid cannot be read")
+        }
+        return .id(uid: uid, gid: gid)
     }
 }
 

@@ -7,10 +7,13 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one command in a sandbox, in the foreground, without the daemon.",
         discussion: """
-            The command gets exactly what a replica gets: its own PID, mount, UTS and IPC \
-            namespaces with drover-init as PID 1, a private /tmp, a fresh /proc, a cgroup v2 \
-            leaf with the limits given, no capabilities (unless --cap), no_new_privs, the \
-            default seccomp filter, and the user nobody (unless --user). Output passes \
+            The command gets exactly what a replica gets: its own PID, mount, UTS, IPC, cgroup \
+            and user namespaces with drover-init as PID 1, the host's / read-only (but for a \
+            private /tmp and /var/tmp, --state-dir and --writable paths), a private /dev, \
+            /proc and /sys with the kernel's knobs read-only or hidden, a cgroup v2 leaf with \
+            the limits given, no capabilities (unless --cap), no_new_privs, the default \
+            seccomp filter, and a uid of its own for this run (unless --user; root inside is \
+            that unprivileged uid outside, unless --host-root). Output passes \
             through; SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are \
             forwarded to the command. The exit code is the command's (128+N when killed by \
             signal N); 125 when drover could not start it, 126 when it is not executable, \
@@ -30,13 +33,19 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("port"), help: ArgumentHelp("Allocate a host port; its number is in PORT_<NAME>. Repeatable.", valueName: "name"))
     var ports: [String] = []
 
-    @Option(help: ArgumentHelp("User to run as: NAME, UID or UID:GID (default nobody).", valueName: "user"))
-    var user: String = "nobody"
+    @Option(help: ArgumentHelp("User to run as: NAME, UID or UID:GID (default: a uid of this run's own, \(DynamicIdentity.runRange.lowerBound) + drover's pid).", valueName: "user"))
+    var user: String?
+
+    @Flag(name: .customLong("host-root"), help: "No user namespace: uid 0 inside is the host's real root (SPEC §10's opt-out).")
+    var hostRoot = false
+
+    @Option(name: .customLong("writable"), help: ArgumentHelp("A host path the command may write (the host's / is read-only inside). Repeatable.", valueName: "path"))
+    var writablePaths: [String] = []
 
     @Option(name: .customLong("cap"), help: ArgumentHelp("Keep this capability, e.g. NET_BIND_SERVICE. Repeatable.", valueName: "cap"))
     var capabilities: [String] = []
 
-    @Flag(name: .customLong("read-only"), help: "Make the host's / read-only inside (except /tmp and the state directory).")
+    @Flag(name: .customLong("read-only"), help: ArgumentHelp("Accepted for compatibility: the host's / is always read-only inside now.", visibility: .hidden))
     var readOnly = false
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("A directory bound read-write at the same path; in DROVER_STATE_DIR.", valueName: "dir"))
@@ -92,6 +101,9 @@ struct Run: ParsableCommand {
             guard stateDirectory.hasPrefix("/") else { throw ValidationError("--state-dir \"\(stateDirectory)\": must be an absolute path") }
             env["DROVER_STATE_DIR"] = stateDirectory
         }
+        for path in writablePaths {
+            _ = try check("--writable") { () throws(InputError) in try WritablePath.check(path, exists: Run.isDirectoryOrFile) }
+        }
         for port in ports {
             guard let first = port.first, first.isLetter,
                   port.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
@@ -105,14 +117,18 @@ struct Run: ParsableCommand {
         for argument in command {
             argv.append(try check("command") { () throws(InputError) in try Expansion.expand(argument, environment: env) })
         }
+        let runIdentity = DynamicIdentity.forRun(pid: UInt32(getpid()))
         return SandboxSpec(
             command: argv,
             environment: env,
-            user: try check("--user") { () throws(InputError) in try UserSpec.parse(user) },
+            user: try user.map { user in try check("--user") { () throws(InputError) in try UserSpec.parse(user) } }
+                ?? .id(uid: runIdentity.uid, gid: runIdentity.gid),
             hostname: hostname ?? "run-\(getpid())",
             workdir: workdir,
-            readOnlyRoot: readOnly,
+            hostRoot: hostRoot,
+            rootMapsTo: runIdentity,
             stateDirectory: stateDirectory,
+            writablePaths: writablePaths,
             tmpSize: try tmpSize.map { size in try check("--tmp-size") { () throws(InputError) in try Quantity.size(size) } },
             capabilities: CapabilityPlan(kept: kept),
             limits: limits,
@@ -150,6 +166,11 @@ struct Run: ParsableCommand {
             FileHandleStandardError.write("drover: oom-killed: the workload exceeded its memory limit (\(spec.limits.memory.map(formatSize) ?? "memory.max")); exit \(status.exitCode)\n")
         }
         throw ExitCode(status.exitCode)
+    }
+
+    static func isDirectoryOrFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
     }
 
     private func allocatePorts() throws -> [String: Int] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DroverCore
 import DroverDaemon
 import DroverWire
 import Glibc
@@ -38,6 +39,24 @@ struct Droverd: ParsableCommand {
           help: "Relay every service connection through droverd instead of steering it to a replica in the kernel.")
     var serviceRelayOnly = false
 
+    @Option(name: .customLong("uid-range"), help: ArgumentHelp("Host uids (and gids) given to jobs without a user, FIRST-LAST (default 61184-65519, systemd's DynamicUser= range).", valueName: "first-last"))
+    var uidRange: String = "\(DynamicIdentity.defaultJobRange.lowerBound)-\(DynamicIdentity.defaultJobRange.upperBound)"
+
+    func validate() throws {
+        _ = try parsedUIDRange()
+    }
+
+    func parsedUIDRange() throws -> ClosedRange<UInt32> {
+        let parts = uidRange.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first <= last else {
+            throw ValidationError("--uid-range \"\(uidRange)\": expected FIRST-LAST such as 61184-65519")
+        }
+        guard first >= 1000, last < 4_294_967_295, !(first...last).contains(65_535) else {
+            throw ValidationError("--uid-range \"\(uidRange)\": must lie within 1000-4294967294 and not contain 65535 (reserved)")
+        }
+        return first...last
+    }
+
     @Option(help: ArgumentHelp("What replicas may request in all, e.g. cpu=2,memory=20Gi (default: detected).", valueName: "cpu=N,memory=SIZE"))
     var capacity: String?
 
@@ -46,7 +65,7 @@ struct Droverd: ParsableCommand {
             try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
                                               strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit,
                                               capacity: capacity, serviceAddress: serviceAddress,
-                                              serviceRelayOnly: serviceRelayOnly))
+                                              serviceRelayOnly: serviceRelayOnly, uidRange: try parsedUIDRange()))
         } catch let error as DaemonStartError {
             let message = "droverd: \(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }

@@ -127,7 +127,7 @@ let badInputs: [BadInput] = [
             command: [x]
 
         """, [
-            "web.yaml: jobs.web.colour: unknown key (known keys: kind, replicas, priority, command, env, user, workdir, ports, resources, restart, lameduck, health, service, capabilities) (line 3, col 10)",
+            "web.yaml: jobs.web.colour: unknown key (known keys: kind, replicas, priority, command, env, user, workdir, ports, resources, restart, lameduck, health, service, capabilities, host_root, filesystem) (line 3, col 10)",
         ]),
     BadInput("merge key with a scalar", """
         jobs:

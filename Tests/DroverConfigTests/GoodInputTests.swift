@@ -27,7 +27,7 @@ import Testing
         let crunch = JobSpec(
             name: "crunch", kind: .batch, replicas: 4, priority: .batch,
             command: ["/usr/local/bin/crunch", "--shard=${DROVER_REPLICA}", "--of=${DROVER_REPLICAS}"],
-            environment: [:], user: "nobody", workdir: "/", ports: [],
+            environment: [:], user: nil, workdir: "/", ports: [],
             resources: JobSpec.Resources(cpu: nil, memory: nil, pids: nil),
             restart: JobSpec.Restart(policy: .onFailure, backoff: JobSpec.Backoff(), maxFailures: 6),
             lameduck: JobSpec.Lameduck(signal: 15, grace: .seconds(30)),
@@ -49,7 +49,7 @@ import Testing
         #expect(web.restart.backoff == JobSpec.Backoff(initial: .milliseconds(100), max: .seconds(60), multiplier: 2,
                                                        jitter: 0.1, resetAfter: .seconds(300)))
         #expect(web.restart.maxFailures == 6)
-        #expect(web.user == "nobody")
+        #expect(web.user == nil, "no user: the job's own uid (SPEC §10)")
         #expect(web.workdir == "/")
         #expect(web.environment.isEmpty && web.ports.isEmpty && web.capabilities.isEmpty)
         #expect(web.resources == JobSpec.Resources())
@@ -65,7 +65,7 @@ import Testing
         #expect(crunch.priority == .batch)
         #expect(crunch.restart.policy == .onFailure)
         #expect(crunch.restart.maxFailures == 6)
-        #expect(crunch.user == "nobody")
+        #expect(crunch.user == nil)
     }
 
     /// `key:` with no value is "not given", as in Kubernetes.

@@ -60,26 +60,83 @@ import Testing
 }
 
 @Suite struct MountPlans {
-    @Test func defaultSandbox() {
-        let steps = MountStep.plan(for: SandboxSpec(command: ["/bin/true"]))
-        #expect(steps == [
+    @Test func defaultSandboxSeesTheHostReadOnlyAndTheKernelsKnobsNot() {
+        let steps = MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupNamespace: true)
+        #expect(Array(steps.prefix(4)) == [
             .makeRootPrivate,
+            .readOnlyTree("/"),
             .tmpfs(target: "/tmp", mode: "1777", size: nil),
-            .tmpfs(target: "/dev/shm", mode: "1777", size: nil),
-            .proc,
+            .tmpfs(target: "/var/tmp", mode: "1777", size: nil, optional: true),
+        ])
+        #expect(steps.contains(.tmpfs(target: "/dev", mode: "755", size: 1 << 16)))
+        #expect(steps.contains(.device("/dev/null", major: 1, minor: 3, mode: 0o666)))
+        #expect(steps.contains(.tmpfs(target: "/dev/shm", mode: "1777", size: nil)))
+        let proc = steps.firstIndex(of: .proc)!
+        for path in ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"] {
+            #expect(steps.firstIndex(of: .readOnlyBind(path)).map { $0 > proc } == true, "\(path) read-only after /proc")
+        }
+        for path in ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
+                     "/proc/acpi", "/proc/scsi", "/sys/firmware"] {
+            #expect(steps.firstIndex(of: .mask(path)).map { $0 > proc } == true, "\(path) masked after /proc")
+        }
+        #expect(steps.last == .cgroup)
+        #expect(!MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupNamespace: false).contains(.cgroup))
+    }
+
+    @Test func ownPathsReappearUnderHiddenOnes() {
+        let spec = SandboxSpec(command: ["/bin/true"], stateDirectory: "/var/lib/drover/state/web/0",
+                               writablePaths: ["/srv/cache"], readOnlyPaths: ["/var/lib/drover/run/web/0"],
+                               hiddenPaths: ["/var/lib/drover", "/var/lib/drover/state", "/run/drover"], tmpSize: 1 << 20)
+        let steps = MountStep.plan(for: spec, cgroupNamespace: false)
+        // Copied while the host's tree is still writable and visible.
+        #expect(Array(steps.prefix(5)) == [
+            .makeRootPrivate,
+            .cloneTree(source: "/var/lib/drover/state/web/0", slot: 0),
+            .cloneTree(source: "/srv/cache", slot: 1),
+            .cloneTree(source: "/var/lib/drover/run/web/0", slot: 2),
+            .readOnlyTree("/"),
+        ])
+        let tail = Array(steps.drop { $0 != .tmpfs(target: "/var/lib/drover", mode: "755", size: 1 << 20, optional: true) })
+        #expect(tail == [
+            .tmpfs(target: "/var/lib/drover", mode: "755", size: 1 << 20, optional: true),
+            .tmpfs(target: "/run/drover", mode: "755", size: 1 << 20, optional: true),
+            .mkdir("/var/lib/drover/state", mode: 0o755), .mkdir("/var/lib/drover/state/web", mode: 0o755),
+            .mkdir("/var/lib/drover/state/web/0", mode: 0o755),
+            .attachTree(slot: 0, target: "/var/lib/drover/state/web/0", readOnly: false),
+            .attachTree(slot: 1, target: "/srv/cache", readOnly: false),
+            .mkdir("/var/lib/drover/run", mode: 0o755), .mkdir("/var/lib/drover/run/web", mode: 0o755),
+            .mkdir("/var/lib/drover/run/web/0", mode: 0o755),
+            .attachTree(slot: 2, target: "/var/lib/drover/run/web/0", readOnly: true),
+            .readOnlyMount("/var/lib/drover"), .readOnlyMount("/run/drover"),
         ])
     }
 
-    @Test func readOnlyWithStateDirectory() {
-        let spec = SandboxSpec(command: ["/bin/true"], readOnlyRoot: true, stateDirectory: "/var/lib/drover/web/0", tmpSize: 1 << 20)
-        #expect(MountStep.plan(for: spec) == [
-            .makeRootPrivate,
-            .readOnlyTree("/"),
-            .tmpfs(target: "/tmp", mode: "1777", size: 1 << 20),
-            .tmpfs(target: "/dev/shm", mode: "1777", size: nil),
-            .bindWritable(source: "/var/lib/drover/web/0", target: "/var/lib/drover/web/0"),
-            .proc,
-        ])
+    @Test(arguments: [
+        ("/srv/data", "/srv/data"), ("/srv/data/", "/srv/data"),
+    ]) func writablePathsAccepted(_ input: String, _ expected: String) throws {
+        #expect(try WritablePath.check(input, exists: { _ in true }) == expected)
+    }
+
+    @Test(arguments: [
+        ("srv/data", "\"srv/data\": is not an absolute path (writable paths start with /)"),
+        ("/", "\"/\": cannot be writable: name the directories the job writes"),
+        ("/srv/../etc", "\"/srv/../etc\": is not a normalised path (no ., .. or //)"),
+        ("/srv//x", "\"/srv//x\": is not a normalised path (no ., .. or //)"),
+        ("/nonexistent", "\"/nonexistent\": does not exist on this host (create it first: drover binds it, it does not create it)"),
+    ]) func writablePathsRefused(_ input: String, _ message: String) {
+        #expect(throws: InputError.self) { try WritablePath.check(input, exists: { $0 != "/nonexistent" }) }
+        do { _ = try WritablePath.check(input, exists: { $0 != "/nonexistent" }) } catch { #expect(error.description == message) }
+    }
+
+    @Test(arguments: ["4294967295", "65535", "65535:1000", "1000:65535", "4294967295:0", "99999999999"])
+    func reservedAndOutOfRangeIDsAreRefused(_ text: String) {
+        #expect(throws: InputError.self) { try UserSpec.parse(text) }
+    }
+
+    @Test func runIdentitiesAreUnprivilegedAndPerRun() {
+        let a = DynamicIdentity.forRun(pid: 100), b = DynamicIdentity.forRun(pid: 101)
+        #expect(a != b)
+        #expect(a.uid > 65535 && a.uid < 4_294_967_295 && DynamicIdentity.runRange.contains(a.uid))
     }
 }
 

@@ -718,7 +718,10 @@ struct DaemonTests {
         #expect(values["hostname"] == "0.\(job)", "the replica's UTS namespace")
         #expect(values["ipc_ns"] == readLinkText("/proc/\(pid)/ns/ipc"), "the replica's IPC namespace")
         #expect(values["mnt_ns"] == readLinkText("/proc/\(pid)/ns/mnt"), "the replica's mount namespace")
-        #expect(values["cgroup"]?.hasSuffix("/\(job).0") == true, "the replica's cgroup: \(values["cgroup"] ?? "")")
+        #expect(values["cgroup_ns"] == readLinkText("/proc/\(pid)/ns/cgroup"), "the replica's cgroup namespace")
+        #expect(values["cgroup"] == "/", "in the replica's cgroup, its namespace's root: \(values["cgroup"] ?? "")")
+        #expect(values["user_ns"] == readLinkText("/proc/\(pid)/ns/user"), "the replica's user namespace")
+        #expect(values["user_ns"] != readLinkText("/proc/self/ns/user"), "which is not the host's")
         #expect(values["visible_pids"].flatMap { Int($0) }.map { $0 >= 4 } == true,
                 "sees the replica's processes (its init, its workload, this init, itself): \(values["visible_pids"] ?? "")")
         #expect(values["nonewprivs"] == "1" && values["seccomp"] == "2" && values["capeff"] == "0000000000000000")

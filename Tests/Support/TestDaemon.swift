@@ -1,7 +1,7 @@
 import DroverLinux
 import Glibc
 
-/// A droverd of a test's own: its state directory and socket under /var/tmp (not /tmp, which
+/// A droverd of a test's own: its state directory and socket under /var/lib/drover-test (not /tmp or /var/tmp, which
 /// replicas do not see), jobs named with a per-daemon suffix so that cleanup can find every
 /// cgroup it made, even after the test killed droverd with SIGKILL.
 public final class TestDaemon {
@@ -15,8 +15,9 @@ public final class TestDaemon {
 
     public init(extraArguments: [String] = []) throws {
         suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        directory = "/var/tmp/drover-test-\(getpid())-\(suffix)"
+        directory = "/var/lib/drover-test/\(getpid())-\(suffix)"
         self.extraArguments = extraArguments
+        mkdir("/var/lib/drover-test", 0o755)
         mkdir(directory, 0o755)
         try start()
     }

@@ -13,11 +13,12 @@ public enum TestEnvironment {
 
     /// drover-testload at a path the sandbox's default user (nobody) can reach: the build
     /// directory if every ancestor is searchable by others and it is not under /tmp (a
-    /// sandbox has its own), else a copy under /var/tmp.
+    /// sandbox has its own), else a copy under /var/lib/drover-test (/var/tmp is private too).
     public static let testload: String = {
         let built = buildDirectory + "/drover-testload"
-        if searchableByOthers(built) && !built.hasPrefix("/tmp/") { return built }
-        let directory = "/var/tmp/drover-test-bin"
+        if searchableByOthers(built) && !built.hasPrefix("/tmp/") && !built.hasPrefix("/var/tmp/") { return built }
+        let directory = "/var/lib/drover-test/bin"
+        mkdir("/var/lib/drover-test", 0o755)
         mkdir(directory, 0o755)
         chmod(directory, 0o755)
         let copy = directory + "/drover-testload"

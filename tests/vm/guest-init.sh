@@ -108,6 +108,8 @@ mount -t tmpfs -o mode=0755 tmpfs $h/run || fail "mount /run"
 mkdir -p -m 1777 $h/run/lock
 mount -t tmpfs -o mode=1777 tmpfs $h/var/tmp || fail "mount /var/tmp"
 mount -t tmpfs -o mode=0700 tmpfs $h/root || fail "mount /root"
+# The tests' own scratch space (not /tmp or /var/tmp: sandboxes have private ones).
+mount -t tmpfs -o mode=0755 tmpfs $h/var/lib/drover-test || fail "mount /var/lib/drover-test"
 
 # Networking: loopback only (qemu runs with -nic none).
 ip link set lo up || fail "ip link set lo up"

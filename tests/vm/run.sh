@@ -114,6 +114,10 @@ done
 command -v cpio >/dev/null || skip "cpio not found"
 [[ -x /bin/bash ]] || skip "/bin/bash missing (the guest runs CMD with it)"
 
+# Scratch space of the project's tests outside /tmp and /var/tmp (which every sandbox has
+# a private one of): it must exist on the host to be a mount point in the guest.
+mkdir -p /var/lib/drover-test
+
 # ------------------------------------------------------------ cleanup
 tmp=        # this run's temp dir (job share, FIFOs, logs)
 stage=      # initramfs staging dir while building

@@ -36,6 +36,7 @@ enum drover_step {
     DROVER_STEP_SIGNALS = 18,
     DROVER_STEP_SETNS = 19,
     DROVER_STEP_SETSID = 20,
+    DROVER_STEP_USERNS = 21,        // setns into the sandbox's user namespace
 };
 
 // Wire format of the report pipe (also written by drover-init, which does not link this
@@ -49,6 +50,8 @@ struct drover_report {
 // Namespaces every sandbox gets: PID, mount, UTS, IPC (CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC). Spelled
 // as numbers because Swift imports Glibc without _GNU_SOURCE, which hides the CLONE_* names.
 #define DROVER_SANDBOX_NAMESPACES 0x2C020000ULL
+// CLONE_NEWCGROUP: with CLONE_INTO_CGROUP the namespace's root is the sandbox's own leaf.
+#define DROVER_CLONE_NEWCGROUP 0x02000000ULL
 #define DROVER_O_PATH 010000000
 
 // The fd on which drover-init and its child find the report pipe.
@@ -62,13 +65,31 @@ enum drover_mount_kind {
     DROVER_MOUNT_PLAIN = 0,
     // mount_setattr(target, AT_RECURSIVE, set MOUNT_ATTR_RDONLY): a read-only view of a tree
     DROVER_MOUNT_READONLY_TREE = 1,
-    // bind source on target (recursively), then clear read-only on it: a writable hole in a
-    // read-only tree
-    DROVER_MOUNT_BIND_WRITABLE = 2,
+    // open_tree(source, OPEN_TREE_CLONE|AT_RECURSIVE) into tree slot `slot`: a detached copy
+    // taken before the tree is made read-only or hidden, attached later
+    DROVER_MOUNT_CLONE_TREE = 2,
+    // move_mount(tree slot `slot`) onto target; read-only (recursively) if flags has MS_RDONLY
+    DROVER_MOUNT_ATTACH_TREE = 3,
+    // mkdir(target, mode)
+    DROVER_MOUNT_MKDIR = 4,
+    // mknod(target, S_IFCHR|mode, device)
+    DROVER_MOUNT_MKNOD = 5,
+    // symlink(source, target)
+    DROVER_MOUNT_SYMLINK = 6,
+    // bind target onto itself, then mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+    DROVER_MOUNT_READONLY_BIND = 7,
+    // hide target: an empty read-only tmpfs over a directory, /dev/null over anything else
+    DROVER_MOUNT_MASK = 8,
+    // mount_setattr(target, 0, MOUNT_ATTR_RDONLY): this mount only, not the ones below it
+    DROVER_MOUNT_READONLY_ONE = 9,
 };
 
 struct drover_mount {
     int kind;
+    int optional;                // ENOENT on target (or source) skips the step
+    int slot;                    // tree slot for CLONE_TREE / ATTACH_TREE
+    unsigned int mode;           // MKDIR, MKNOD
+    unsigned long long device;   // MKNOD: makedev(major, minor)
     const char *source;
     const char *target;
     const char *fstype;
@@ -84,10 +105,15 @@ struct drover_spawn_plan {
     int status_fd;               // becomes DROVER_STATUS_FD for drover-init, or -1
     int cgroup_fd;               // O_DIRECTORY fd of the leaf cgroup, or -1
     uint64_t clone_flags;        // CLONE_NEW* flags
-    int join_pidfd;              // >= 0: join this process's PID, mount, UTS and IPC
+    int join_pidfd;              // >= 0: join this process's PID, mount, UTS, IPC and cgroup
                                  // namespaces instead of creating new ones (`drover exec`)
+    int join_userns;             // with join_pidfd: also join its user namespace
+    int userns_fd;               // >= 0: enter this user namespace after the mounts, before
+                                 // changing user (see drover_userns_create)
     const struct drover_mount *mounts;
     size_t mount_count;
+    int *tree_fds;               // scratch for CLONE_TREE slots, written by the child
+    size_t tree_slots;
     const char *hostname;        // NULL keeps it
     const char *workdir;         // NULL keeps it
     int change_user;             // set groups, gid and uid below
@@ -107,6 +133,12 @@ struct drover_spawn_plan {
 // *report_fd (the read end of the report pipe, close-on-exec), or returns -errno if clone3
 // itself failed (nothing was created then).
 int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, int *report_fd);
+
+// A user namespace whose maps are `uid_map` and `gid_map` (the /proc/PID/uid_map text, e.g.
+// "0 61184 1\n"), held by the returned fd (O_CLOEXEC), or -errno. A short-lived helper is
+// cloned into a new user namespace, the maps are written from here (only a process in the
+// parent namespace may map ids other than its own), and the helper exits.
+int drover_userns_create(const char *_Nonnull uid_map, const char *_Nonnull gid_map);
 
 // A human name for a step ("mount", "setuid", ...).
 const char *drover_step_name(int step);
