@@ -450,14 +450,12 @@ const char *drover_step_name(int step) {
     }
 }
 
-// The user namespace helper: waits until the parent has written its maps and opened the
-// namespace (EOF on the pipe), then exits.
+// The user namespace helper: sleeps until the parent, done with its maps, kills it. (Not
+// EOF on a pipe: a helper cloned by another thread at the same time would hold a copy of the
+// write end, and two such helpers would wait for each other for ever.)
 static int userns_helper(void *arg) {
-    int *fds = arg;
-    close(fds[1]); // its copy of the write end, or EOF never comes
-    char byte;
-    while (read(fds[0], &byte, 1) < 0 && errno == EINTR) {}
-    return 0;
+    (void)arg;
+    for (;;) pause();
 }
 
 static int write_file(const char *path, const char *text) {
@@ -474,8 +472,6 @@ static int write_file(const char *path, const char *text) {
 #define USERNS_HELPER_STACK (64 * 1024)
 
 int drover_userns_create(const char *uid_map, const char *gid_map) {
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
     int helper_pidfd = -1;
     struct drover_clone_args args;
     memset(&args, 0, sizeof args);
@@ -491,24 +487,20 @@ int drover_userns_create(const char *uid_map, const char *gid_map) {
     if (stack == MAP_FAILED) {
         int saved = errno;
         pthread_sigmask(SIG_SETMASK, &previous, NULL);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
         return -saved;
     }
-    // Shares our memory (no page-table copy) and only reads a pipe and exits meanwhile.
+    // Shares our memory (no page-table copy) and only sleeps meanwhile.
     args.flags |= CLONE_VM;
     args.stack = (uint64_t)(uintptr_t)stack;
     args.stack_size = USERNS_HELPER_STACK;
-    pid = drover_clone3_trampoline(&args, sizeof args, userns_helper, pipe_fds);
+    pid = drover_clone3_trampoline(&args, sizeof args, userns_helper, NULL);
 #else
     pid = syscall(__NR_clone3, &args, sizeof args);
-    if (pid == 0) _exit(userns_helper(pipe_fds));
+    if (pid == 0) _exit(userns_helper(NULL));
     if (pid < 0) pid = -errno;
 #endif
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) {
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
 #ifdef DROVER_HAVE_TRAMPOLINE
         munmap(stack, USERNS_HELPER_STACK);
 #endif
@@ -528,11 +520,10 @@ int drover_userns_create(const char *uid_map, const char *gid_map) {
         ns_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (ns_fd < 0) result = -errno;
     }
-    close(pipe_fds[1]); // the helper sees EOF and exits
+    syscall(__NR_pidfd_send_signal, helper_pidfd, SIGKILL, NULL, 0);
     siginfo_t info;
     while (syscall(SYS_waitid, P_PIDFD, helper_pidfd, &info, WEXITED, NULL) != 0 && errno == EINTR) {}
     close(helper_pidfd);
-    close(pipe_fds[0]);
 #ifdef DROVER_HAVE_TRAMPOLINE
     munmap(stack, USERNS_HELPER_STACK); // only once the helper is gone: it ran on it
 #endif

@@ -25,11 +25,15 @@ public struct DaemonOptions: Sendable {
     public var serviceRelayOnly: Bool = false
     /// Where jobs' own uids come from (SPEC §10, `--uid-range`).
     public var uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange
+    /// `--strict`: refuse jobs that give up isolation (`host_root: true`).
+    public var strict: Bool = false
 
     public init(configDirectory: String? = nil, socketPath: String = API.defaultSocketPath,
                 stateDirectory: String = API.defaultStateDirectory, strictLimits: Bool = false,
                 stopReplicasOnExit: Bool = false, capacity: String? = nil, serviceAddress: String = "127.0.0.1",
-                serviceRelayOnly: Bool = false, uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange) {
+                serviceRelayOnly: Bool = false, uidRange: ClosedRange<UInt32> = DynamicIdentity.defaultJobRange,
+                strict: Bool = false) {
+        self.strict = strict
         self.serviceRelayOnly = serviceRelayOnly
         self.uidRange = uidRange
         self.capacity = capacity
@@ -39,6 +43,14 @@ public struct DaemonOptions: Sendable {
         self.stateDirectory = stateDirectory
         self.strictLimits = strictLimits
         self.stopReplicasOnExit = stopReplicasOnExit
+    }
+}
+
+/// `droverd --strict` (SPEC §10): no job may give up its isolation.
+func strictRefusals(_ specs: [JobSpec], strict: Bool) -> [String] {
+    guard strict else { return [] }
+    return specs.filter(\.hostRoot).map {
+        "jobs.\($0.name).host_root: true is refused: droverd runs with --strict, which allows no job real host root (SPEC §10)"
     }
 }
 
@@ -122,6 +134,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         switch JobsConfig.parse(files) {
         case .failure(let errors): throw DaemonStartError.config(errors.description)
         case .success(let specs):
+            let refusals = strictRefusals(specs, strict: options.strict)
+            if !refusals.isEmpty { throw DaemonStartError.config(refusals.joined(separator: "\n")) }
             let result = try await supervisor.apply(specs, dryRun: false)
             logger.info("applied \(directory): created \(result.created), changed \(result.changed), deleted \(result.deleted)")
         }
@@ -129,7 +143,9 @@ public func runDaemon(_ options: DaemonOptions) async throws {
 
     let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies)) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
-        case .success(let specs): return .success(specs)
+        case .success(let specs):
+            let refusals = strictRefusals(specs, strict: options.strict)
+            return refusals.isEmpty ? .success(specs) : .failure(.init(errors: refusals))
         case .failure(let errors): return .failure(.init(errors: errors.errors.map(\.description)))
         }
     }

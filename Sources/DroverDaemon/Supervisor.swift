@@ -78,6 +78,7 @@ actor Supervisor {
     private let writer = DispatchQueue(label: "droverd.store-writer")
     /// SPEC §10: each job's own host uid (= gid), from `uidRange`, kept until its files are gone.
     private var identities: [String: UInt32] = [:]
+    private var resolvedHostIDs: [String: (spec: JobSpec, ids: HostIdentity)] = [:]
     private let uidRange: ClosedRange<UInt32>
 
     init(paths: DaemonPaths, store: Store, launcher: SandboxLauncher, tree: CgroupTree, strictLimits: Bool,
@@ -548,7 +549,19 @@ actor Supervisor {
         }
     }
 
-    func uid(of job: String) -> UInt32? { identities[job] }
+    /// The host uid and gid a job's processes run as, for `ps` and `inspect` (cached per spec:
+    /// a user name is looked up once, not per replica and request).
+    private func hostIDs(of job: String, _ spec: JobSpec) -> HostIdentity? {
+        if let cached = resolvedHostIDs[job], cached.spec == spec { return cached.ids }
+        let own = identities[job].map { HostIdentity(uid: $0, gid: $0) }
+        var ids = own
+        if let text = spec.user, let user = try? ResolvedUser.resolve(UserSpec.parse(text)) {
+            ids = spec.hostRoot ? HostIdentity(uid: user.uid, gid: user.gid)
+                : HostIdentity(uid: user.uid == 0 ? own?.uid ?? 0 : user.uid, gid: user.gid == 0 ? own?.gid ?? 0 : user.gid)
+        }
+        if ids != nil { resolvedHostIDs[job] = (spec, ids!) }
+        return ids
+    }
 
     // MARK: actions
 
@@ -1028,6 +1041,8 @@ actor Supervisor {
             cpuSeconds: stats?.cpuUsageMicroseconds.map { Double($0) / 1e6 },
             memoryBytes: stats?.memoryCurrent,
             unenforced: replica.unenforced,
+            uid: hostIDs(of: key.job, lifecycle.job)?.uid, gid: hostIDs(of: key.job, lifecycle.job)?.gid,
+            hostRoot: lifecycle.job.hostRoot ? true : nil,
             cgroup: replica.sandbox == nil ? nil : leafPath(key),
             stateDirectory: paths.stateDirectory(key),
             logFile: paths.logFile(key),

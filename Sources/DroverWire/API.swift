@@ -81,6 +81,12 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var memoryBytes: UInt64?
     /// Limits this host cannot enforce (hybrid cgroups), by name.
     public var unenforced: [String]
+    /// The host uid and gid its processes run as (SPEC §10: the job's own unless it names a
+    /// user; root inside maps onto it), nil before the job has one.
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// `host_root: true`: no user namespace, uid 0 inside is the host's root (SPEC §10).
+    public var hostRoot: Bool?
     public var cgroup: String?
     public var stateDirectory: String
     public var logFile: String
@@ -90,7 +96,7 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public init(name: String, job: String, index: Int, state: String, reason: String? = nil, pid: Int32? = nil,
                 ports: [String: Int] = [:], restarts: Int = 0, startedAt: String? = nil, nextAttempt: String? = nil,
                 lastExit: String? = nil, cpuSeconds: Double? = nil, memoryBytes: UInt64? = nil, unenforced: [String] = [],
-                cgroup: String? = nil, stateDirectory: String, logFile: String, checks: [CheckStatus]? = nil) {
+                uid: UInt32? = nil, gid: UInt32? = nil, hostRoot: Bool? = nil, cgroup: String? = nil, stateDirectory: String, logFile: String, checks: [CheckStatus]? = nil) {
         self.name = name
         self.job = job
         self.index = index
@@ -105,6 +111,9 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
         self.cpuSeconds = cpuSeconds
         self.memoryBytes = memoryBytes
         self.unenforced = unenforced
+        self.uid = uid
+        self.gid = gid
+        self.hostRoot = hostRoot
         self.cgroup = cgroup
         self.stateDirectory = stateDirectory
         self.logFile = logFile

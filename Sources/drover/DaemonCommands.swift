@@ -113,6 +113,7 @@ struct Ps: DaemonCommand {
                     var why = replica.reason ?? ""
                     if let next = replica.nextAttempt { why = "next attempt \(next)" + (why.isEmpty ? "" : "; \(why)") }
                     if !replica.unenforced.isEmpty { why += (why.isEmpty ? "" : "; ") + "not enforced: " + replica.unenforced.joined(separator: ",") }
+                    if replica.hostRoot == true { why = "HOST ROOT" + (why.isEmpty ? "" : "; \(why)") }
                     rows.append([
                         replica.name, replica.state, replica.pid.map(String.init) ?? "-",
                         replica.ports.isEmpty ? "-" : replica.ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),

@@ -42,6 +42,9 @@ struct Droverd: ParsableCommand {
     @Option(name: .customLong("uid-range"), help: ArgumentHelp("Host uids (and gids) given to jobs without a user, FIRST-LAST (default 61184-65519, systemd's DynamicUser= range).", valueName: "first-last"))
     var uidRange: String = "\(DynamicIdentity.defaultJobRange.lowerBound)-\(DynamicIdentity.defaultJobRange.upperBound)"
 
+    @Flag(help: "Refuse jobs that give up isolation (host_root: true), at start and on apply.")
+    var strict = false
+
     func validate() throws {
         _ = try parsedUIDRange()
     }
@@ -65,7 +68,7 @@ struct Droverd: ParsableCommand {
             try await runDaemon(DaemonOptions(configDirectory: config, socketPath: socket, stateDirectory: stateDirectory,
                                               strictLimits: strictLimits, stopReplicasOnExit: stopReplicasOnExit,
                                               capacity: capacity, serviceAddress: serviceAddress,
-                                              serviceRelayOnly: serviceRelayOnly, uidRange: try parsedUIDRange()))
+                                              serviceRelayOnly: serviceRelayOnly, uidRange: try parsedUIDRange(), strict: strict))
         } catch let error as DaemonStartError {
             let message = "droverd: \(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
