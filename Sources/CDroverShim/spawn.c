@@ -19,6 +19,9 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -67,6 +70,9 @@
 #endif
 #ifndef CLONE_NEWUSER
 #define CLONE_NEWUSER 0x10000000
+#endif
+#ifndef CLONE_NEWNET
+#define CLONE_NEWNET 0x40000000
 #endif
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -173,6 +179,58 @@ static int apply_mount(const struct drover_mount *m, int *tree_fds) {
     }
 }
 
+// Landlock scoping (kernel 6.12+, ABI 6): no connecting to abstract Unix sockets and no
+// signals outside the sandbox's own processes. Abstract sockets belong to the network
+// namespace, so with the host network this is the only thing keeping a replica from the
+// host's (and other replicas') abstract sockets. Older kernels: nothing to do (SPEC §10 says
+// so in README).
+#define LANDLOCK_CREATE_RULESET_VERSION_FLAG 1U
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET_BIT 1ULL
+#define LANDLOCK_SCOPE_SIGNAL_BIT 2ULL
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444
+#define __NR_landlock_restrict_self 446
+#endif
+struct drover_landlock_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+static int landlock_scope(void) {
+    long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION_FLAG);
+    if (abi < 6) return 0;
+    struct drover_landlock_ruleset_attr attr = {
+        .scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET_BIT | LANDLOCK_SCOPE_SIGNAL_BIT,
+    };
+    int fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (fd < 0) return -1;
+    int result = (int)syscall(__NR_landlock_restrict_self, fd, 0);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+// `network: none`: the namespace's loopback starts down; up, it is the replica's only network.
+static int loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_name[0] = 'l';
+    request.ifr_name[1] = 'o';
+    int result = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (result == 0) {
+        request.ifr_flags |= IFF_UP;
+        result = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
 static void reset_signal_handlers(void) {
     // Ignored signals stay ignored across execve (SIGPIPE is ignored in most Swift servers);
     // the workload must start with defaults. The mask stays fully blocked: drover-init must
@@ -196,7 +254,7 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
 
     // Joining a running sandbox (the parent joined its PID namespace for us); first, while
     // the pidfd is still open.
-    if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0)
+    if (p->join_pidfd >= 0 && setns(p->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWNET) != 0)
         fail(report_fd, DROVER_STEP_SETNS, -1);
     // Its user namespace apart and last: once in it, this process has no privilege over the
     // namespaces above (they belong to the host's user namespace), as the replica has none.
@@ -249,6 +307,7 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) != 0)
         fail(report_fd, DROVER_STEP_HOSTNAME, -1);
+    if (p->loopback_up && loopback_up() != 0) fail(report_fd, DROVER_STEP_LOOPBACK, -1);
     if (p->workdir && chdir(p->workdir) != 0) fail(report_fd, DROVER_STEP_CHDIR, -1);
     umask(022); // as systemd gives services (UMask=0022), whatever the spawner's own
 
@@ -293,6 +352,7 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
 
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         fail(report_fd, DROVER_STEP_NO_NEW_PRIVS, -1);
+    if (p->landlock_scope && landlock_scope() != 0) fail(report_fd, DROVER_STEP_LANDLOCK, -1);
     if (p->seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp) != 0)
         fail(report_fd, DROVER_STEP_SECCOMP, -1);
     // Last: a credential change clears the parent-death signal.
@@ -446,6 +506,8 @@ const char *drover_step_name(int step) {
     case DROVER_STEP_SETNS: return "setns";
     case DROVER_STEP_SETSID: return "setsid";
     case DROVER_STEP_USERNS: return "setns(CLONE_NEWUSER)";
+    case DROVER_STEP_LOOPBACK: return "ioctl(SIOCSIFFLAGS) lo up";
+    case DROVER_STEP_LANDLOCK: return "landlock_restrict_self";
     default: return "unknown step";
     }
 }

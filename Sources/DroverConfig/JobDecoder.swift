@@ -28,7 +28,7 @@ struct JobDecoder {
 
     static let keys = [
         "kind", "replicas", "priority", "command", "env", "user", "workdir", "ports", "resources", "restart",
-        "lameduck", "health", "service", "capabilities", "host_root", "filesystem",
+        "lameduck", "health", "service", "capabilities", "host_root", "filesystem", "network",
     ]
 
     /// What every replica's environment has besides `env` and `PORT_<NAME>` (SPEC §1, §2).
@@ -69,6 +69,16 @@ struct JobDecoder {
         if let capabilities = fields["capabilities"] { spec.capabilities = decodeCapabilities(capabilities) }
         if let hostRoot = fields["host_root"].flatMap(reader.boolean) { spec.hostRoot = hostRoot }
         if let filesystem = fields["filesystem"] { spec.writable = decodeFilesystem(filesystem) }
+        if let network = fields["network"], let mode: NetworkMode = reader.choice(network, what: "a network") {
+            spec.network = mode
+            // Nothing on the host can reach a port inside a network namespace of its own.
+            if mode == .none, let ports = fields["ports"], !spec.ports.isEmpty {
+                reader.report(ports, "a job with network: none has no host ports (its replicas have loopback only): remove ports or use network: host")
+            }
+            if mode == .none, let service = fields["service"] {
+                reader.report(service, "a job with network: none cannot have a service port (nothing on the host reaches its replicas): remove service or use network: host")
+            }
+        }
         return DecodedJob(spec: spec, namePosition: value.keyPosition, servicePort: servicePort)
     }
 

@@ -41,6 +41,8 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     /// Host paths the replicas may write (`filesystem.writable`), besides /tmp, /var/tmp and
     /// their state directories.
     public var writable: [String]
+    /// `network: none`: loopback only, no ports (SPEC §10).
+    public var network: NetworkMode
     public var workdir: String
     /// Port names, each given one host port in PORT_<NAME>.
     public var ports: [String]
@@ -54,7 +56,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
 
     public init(name: String, kind: Kind = .serving, replicas: Int = 1, priority: Priority? = nil,
                 command: [String], environment: [String: String] = [:], user: String? = nil,
-                hostRoot: Bool = false, writable: [String] = [],
+                hostRoot: Bool = false, writable: [String] = [], network: NetworkMode = .host,
                 workdir: String = "/", ports: [String] = [], resources: Resources = Resources(),
                 restart: Restart? = nil, lameduck: Lameduck = Lameduck(), health: Health = Health(),
                 service: Service? = nil, capabilities: [String] = []) {
@@ -67,6 +69,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
         self.user = user
         self.hostRoot = hostRoot
         self.writable = writable
+        self.network = network
         self.workdir = workdir
         self.ports = ports
         self.resources = resources
@@ -78,7 +81,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, replicas, priority, command, environment, user, hostRoot, writable, workdir, ports
+        case name, kind, replicas, priority, command, environment, user, hostRoot, writable, network, workdir, ports
         case resources, restart, lameduck, health, service, capabilities
     }
 
@@ -94,6 +97,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
         user = try c.decodeIfPresent(String.self, forKey: .user)
         hostRoot = try c.decodeIfPresent(Bool.self, forKey: .hostRoot) ?? false
         writable = try c.decodeIfPresent([String].self, forKey: .writable) ?? []
+        network = try c.decodeIfPresent(NetworkMode.self, forKey: .network) ?? .host
         workdir = try c.decode(String.self, forKey: .workdir)
         ports = try c.decode([String].self, forKey: .ports)
         resources = try c.decode(Resources.self, forKey: .resources)

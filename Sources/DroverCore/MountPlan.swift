@@ -60,7 +60,12 @@ public enum MountStep: Equatable, Sendable {
         steps.append(.proc)
         steps += readOnlyKernelPaths.map { .readOnlyBind($0) }
         steps += maskedKernelPaths.map { .mask($0) }
-        if cgroupNamespace { steps.append(.cgroup) }
+        if cgroupNamespace {
+            // On a pure cgroup v2 host /sys/fs/cgroup is the same cgroup2 file system, which
+            // cannot be mounted on itself (EBUSY): a tmpfs goes between.
+            steps.append(.tmpfs(target: "/sys/fs/cgroup", mode: "755", size: 4096))
+            steps.append(.cgroup)
+        }
 
         // droverd's own files: not there at all, but for what this sandbox is shown of them.
         let hidden = spec.hiddenPaths.filter { path in !spec.hiddenPaths.contains { path != $0 && isBelow(path, $0) } }

@@ -25,6 +25,10 @@ public struct SandboxSpec: Sendable {
     /// state root and run directory. `stateDirectory`, `writablePaths` and `readOnlyPaths`
     /// under them reappear at their own paths.
     public var hiddenPaths: [String]
+    /// The only ports it may bind (its allocated ports, its job's service port); nil: any.
+    public var bindablePorts: [Int]?
+    /// `.none`: a network namespace of its own with loopback only (SPEC §10).
+    public var network: NetworkMode = .host
     /// Size of the private /tmp tmpfs; nil is the kernel default (half of RAM).
     public var tmpSize: UInt64?
     public var capabilities: CapabilityPlan
@@ -53,6 +57,7 @@ public struct SandboxSpec: Sendable {
         self.writablePaths = writablePaths
         self.readOnlyPaths = readOnlyPaths
         self.hiddenPaths = hiddenPaths
+        self.bindablePorts = nil
         self.tmpSize = tmpSize
         self.capabilities = capabilities
         self.limits = limits
@@ -63,6 +68,12 @@ public struct SandboxSpec: Sendable {
 
     /// PATH when the caller gives none (the same as systemd's default).
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+}
+
+/// `network:` (SPEC §10): the host's network (allocated ports), or none but its own loopback.
+public enum NetworkMode: String, Codable, Equatable, Hashable, Sendable, CaseIterable {
+    case host
+    case none
 }
 
 /// A host uid and gid (SPEC §10: never 0 for a namespaced sandbox's root).

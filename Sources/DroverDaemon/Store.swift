@@ -12,6 +12,9 @@ final class Store: @unchecked Sendable {
 
     init(path: String) throws {
         var configuration = Configuration()
+        // A reader connection opening the WAL (or checkpointing) holds a lock for a moment:
+        // wait for it rather than fail the write (GRDB's default is to fail at once).
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }

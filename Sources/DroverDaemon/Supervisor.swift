@@ -638,7 +638,7 @@ actor Supervisor {
     private func spawn(_ key: Key, _ replica: Replica) {
         let spec = replica.lifecycle.job
         do {
-            let ports = try allocatePorts(for: spec, previous: replica.ports)
+            let ports = try allocatePorts(key, for: spec, previous: replica.ports)
             replica.ports = ports
             let sandboxSpec = try sandboxSpec(key, spec: spec, ports: ports)
             try FileManager.default.createDirectory(atPath: paths.runDirectory(key), withIntermediateDirectories: true)
@@ -668,18 +668,29 @@ actor Supervisor {
 
     private lazy var devNull: Int32 = open("/dev/null", O_RDWR | O_CLOEXEC)
 
-    private func allocatePorts(for spec: JobSpec, previous: [String: Int]) throws -> [String: Int] {
+    private func allocatePorts(_ key: Key, for spec: JobSpec, previous: [String: Int]) throws -> [String: Int] {
         var ports: [String: Int] = [:]
         for name in spec.ports {
             // The same port across restarts when it is still free: clients that remember it
-            // (and the names that publish it) keep working.
-            if let port = previous[name], allocator.held.contains(port) || allocator.claim(port, isFree: PortProbe.isFree) {
-                ports[name] = port
+            // (and the names that publish it) keep working. Held or not, it is bind-tested
+            // again: something outside drover may have taken it while the replica was down,
+            // and a replica never fights over a port (SPEC §10).
+            if let port = previous[name] {
+                let held = allocator.held.contains(port)
+                if held ? PortProbe.isFree(port) : allocator.claim(port, isFree: PortProbe.isFree) {
+                    ports[name] = port
+                    continue
+                }
+                if held { allocator.release(port) }
+                let replacement = try allocator.allocate(isFree: PortProbe.isFree)
+                ports[name] = replacement
+                event(subject: key.description, kind: "port-reallocated",
+                      message: "port \(name) \(port) was taken by another process; now \(replacement)")
             } else {
                 ports[name] = try allocator.allocate(isFree: PortProbe.isFree)
             }
         }
-        for (name, port) in previous where ports[name] == nil { allocator.release(port) }
+        for (name, port) in previous where ports[name] == nil && !ports.values.contains(port) { allocator.release(port) }
         return ports
     }
 
@@ -703,6 +714,9 @@ actor Supervisor {
         }
         sandbox.hostname = "\(key.index).\(key.job)"
         sandbox.stateDirectory = stateDirectory
+        // SPEC §10: its own ports and its job's service port, nothing else.
+        sandbox.bindablePorts = ports.values.sorted() + (spec.service.map { [$0.port] } ?? [])
+        sandbox.network = spec.network
         sandbox.limits = limits
         sandbox.strictLimits = strictLimits
         return sandbox

@@ -35,6 +35,12 @@ public final class CgroupLeaf: @unchecked Sendable {
 
     /// The directory fd is only needed to clone into the cgroup; a daemon with a thousand
     /// replicas should not hold a thousand of them.
+    /// The cgroup's id (its directory's inode on cgroup2), what BPF's cgroup id helpers return.
+    public private(set) lazy var id: UInt64? = {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+    }()
+
     public func closeDirectory() {
         if directoryFD >= 0 {
             close(directoryFD)

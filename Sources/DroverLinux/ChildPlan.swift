@@ -20,6 +20,7 @@ struct ChildPlan {
     /// The user namespace to enter after the mounts (-1: none, the host's).
     let userNamespaceFD: Int32
     let cgroupNamespace: Bool
+    let ownNetwork: Bool
 
     init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser,
          userNamespaceFD: Int32, cgroupNamespace: Bool, joinPIDFD: Int32 = -1, joinUserNamespace: Bool = false) {
@@ -29,6 +30,7 @@ struct ChildPlan {
         self.joinUserNamespace = joinUserNamespace
         self.userNamespaceFD = userNamespaceFD
         self.cgroupNamespace = cgroupNamespace
+        ownNetwork = joinPIDFD < 0 && spec.network == .none
         mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec, cgroupNamespace: cgroupNamespace)
         hostname = joinPIDFD >= 0 ? nil : spec.hostname
         workdir = spec.workdir
@@ -72,6 +74,8 @@ struct ChildPlan {
                 plan.status_fd = statusFD
                 plan.cgroup_fd = cgroupFD
                 plan.clone_flags = joinPIDFD >= 0 ? 0 : DROVER_SANDBOX_NAMESPACES | (cgroupNamespace ? DROVER_CLONE_NEWCGROUP : 0)
+                    | (ownNetwork ? DROVER_CLONE_NEWNET : 0)
+                plan.loopback_up = ownNetwork ? 1 : 0
                 plan.join_pidfd = joinPIDFD
                 plan.join_userns = joinUserNamespace ? 1 : 0
                 plan.userns_fd = userNamespaceFD
@@ -89,6 +93,7 @@ struct ChildPlan {
                 plan.capabilities = capabilities
                 plan.last_capability = lastCapability
                 plan.no_new_privs = 1
+                plan.landlock_scope = 1
                 plan.seccomp = seccomp
                 plan.parent_death_signal = parentDeathSignal
                 return body(&plan)

@@ -16,6 +16,8 @@ public final class SandboxLauncher: @unchecked Sendable {
     /// User namespaces by their maps: every replica of a job shares its job's (same ids), and
     /// creating one costs a clone, so each is made once.
     private let userNamespaces = Mutex<[String: Int32]>([:])
+    /// Nil where the kernel cannot load it (a sandbox with `bindablePorts` then fails to start).
+    private let portGuard: Result<PortGuard, SystemError>
 
     /// `initPath` is drover-init (see `defaultInitPath`); `tree` nil runs without a cgroup
     /// (only for hosts with no cgroup v2 at all: nothing could be limited, killed or counted).
@@ -28,6 +30,7 @@ public final class SandboxLauncher: @unchecked Sendable {
             close(initFD)
             throw .setup(error)
         }
+        portGuard = tree == nil ? .failure(SystemError("port guard", "no cgroup v2", errno: ENOTSUP)) : PortGuard.load()
         let text = (try? Files.read("/proc/sys/kernel/cap_last_cap")) ?? "40"
         lastCapability = Int32(text.trimmingWhitespace()) ?? 40
     }
@@ -96,6 +99,12 @@ public final class SandboxLauncher: @unchecked Sendable {
             if spec.strictLimits, let first = unenforced.first {
                 try? leaf?.destroy()
                 throw .limitNotEnforced(first, why: tree.whyMissing(first.controller))
+            }
+            if let ports = spec.bindablePorts, let leaf {
+                do { try portGuard.get().allow(ports, in: leaf) } catch {
+                    try? leaf.destroy()
+                    throw .setup(error)
+                }
             }
         }
         let userNamespaceFD: Int32
@@ -193,6 +202,9 @@ public final class SandboxLauncher: @unchecked Sendable {
         close(reportFD)
         leaf?.closeDirectory()
         let sandbox = Sandbox(pid: pid, pidfd: pidfd, cgroup: leaf, unenforced: unenforced)
+        if let leaf, case .success(let portGuard) = portGuard, let id = leaf.id {
+            sandbox.onCleanup = { portGuard.forget(cgroupID: id) }
+        }
         if received == 0 { return sandbox }
 
         _ = sandbox.wait()
@@ -233,6 +245,8 @@ public final class Sandbox: @unchecked Sendable {
     /// by an earlier daemon) reports its status through drover-init's status file instead.
     public let isChild: Bool
     public private(set) var status: ExitStatus?
+    /// Run once its cgroup is gone (the port guard forgets it).
+    var onCleanup: (() -> Void)?
 
     init(pid: Int32, pidfd: Int32, cgroup: CgroupLeaf?, unenforced: [UnenforcedLimit], isChild: Bool = true) {
         self.pid = pid
@@ -322,6 +336,8 @@ public final class Sandbox: @unchecked Sendable {
     /// them asynchronously), waits for the cgroup to empty and removes it.
     public func cleanup() throws(CgroupError) {
         try cgroup?.destroy()
+        onCleanup?()
+        onCleanup = nil
     }
 }
 

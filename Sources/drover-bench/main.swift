@@ -1,8 +1,11 @@
 // drover-bench: spawn-to-exit latency of a fully isolated sandbox through drover's library,
-// in one process (no CLI start-up): namespaces, private /tmp and /proc, cgroup leaf created
-// and removed, seccomp, no capabilities, user nobody. Prints one line in bench/peers.sh's
-// format so `make bench` can set it beside the peers:
+// in one process (no CLI start-up): namespaces (user and cgroup included), the read-only host
+// with private /tmp, /var/tmp, /dev and /proc, the masked kernel paths, cgroup leaf created
+// and removed, seccomp, no capabilities, user nobody (SPEC §10). Prints one line in
+// bench/peers.sh's format so `make bench` can set it beside the peers:
 //   drover-inprocess median_ms=<f> p90_ms=<f> cpu_median_ms=<f> n=<N>
+// XB_HOSTROOT=1: the same without the user namespace (`host_root: true`), named
+// drover-inprocess-hostroot, to show what the user namespace costs.
 import DroverCore
 import DroverLinux
 import Glibc
@@ -38,6 +41,8 @@ do {
     let launcher = try SandboxLauncher(tree: getenv("XB_NOCG") != nil ? nil : CgroupTree.prepare())
     var spec = SandboxSpec(command: [program])
     if getenv("XB_NOSECCOMP") != nil { spec.seccomp = nil }
+    let hostRoot = getenv("XB_HOSTROOT") != nil
+    spec.hostRoot = hostRoot
     var wall: [Double] = []
     var cpuTimes: [Double] = []
     for iteration in 0..<(warmup + iterations) {
@@ -57,7 +62,7 @@ do {
             cpuTimes.append(used)
         }
     }
-    print("drover-inprocess median_ms=\(format(percentile(wall, 0.5))) p90_ms=\(format(percentile(wall, 0.9))) cpu_median_ms=\(format(percentile(cpuTimes, 0.5))) n=\(iterations)")
+    print("drover-inprocess\(hostRoot ? "-hostroot" : "") median_ms=\(format(percentile(wall, 0.5))) p90_ms=\(format(percentile(wall, 0.9))) cpu_median_ms=\(format(percentile(cpuTimes, 0.5))) n=\(iterations)")
 } catch {
     FileHandleStandardError.write("drover-bench: \(error)\n")
     exit(1)

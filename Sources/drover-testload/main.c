@@ -387,6 +387,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "exit")) return arg ? atoi(arg) : 0;
     if (!strcmp(cmd, "kill-self")) { kill(getpid(), arg ? atoi(arg) : SIGKILL); for (;;) pause(); }
     if (!strcmp(cmd, "info")) { cmd_info(); return 0; }
+    if (!strcmp(cmd, "landlock-abi")) { say("landlock_abi=%ld", syscall(444 /* landlock_create_ruleset */, NULL, 0, 1U)); return 0; }
     if (!strcmp(cmd, "syscalls")) { cmd_syscalls(); return 0; }
     if (!strcmp(cmd, "orphans")) { cmd_orphans(arg ? atoi(arg) : 5); return 0; }
     if (!strcmp(cmd, "pause")) { say("ready=1"); for (;;) pause(); }

@@ -39,6 +39,9 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("host-root"), help: "No user namespace: uid 0 inside is the host's real root (SPEC §10's opt-out).")
     var hostRoot = false
 
+    @Option(help: ArgumentHelp("host (the host's network; the default) or none (loopback only).", valueName: "mode"))
+    var network: String = "host"
+
     @Option(name: .customLong("writable"), help: ArgumentHelp("A host path the command may write (the host's / is read-only inside). Repeatable.", valueName: "path"))
     var writablePaths: [String] = []
 
@@ -118,7 +121,7 @@ struct Run: ParsableCommand {
             argv.append(try check("command") { () throws(InputError) in try Expansion.expand(argument, environment: env) })
         }
         let runIdentity = DynamicIdentity.forRun(pid: UInt32(getpid()))
-        return SandboxSpec(
+        var spec = SandboxSpec(
             command: argv,
             environment: env,
             user: try user.map { user in try check("--user") { () throws(InputError) in try UserSpec.parse(user) } }
@@ -134,6 +137,12 @@ struct Run: ParsableCommand {
             limits: limits,
             strictLimits: strictLimits,
             dieWithParent: true)
+        // SPEC §10: the ports it was given (--port), nothing else.
+        spec.bindablePorts = portNumbers.values.sorted()
+        guard let mode = NetworkMode(rawValue: network) else { throw ValidationError("--network \"\(network)\": expected host or none") }
+        if mode == .none && !ports.isEmpty { throw ValidationError("--port with --network none: nothing on the host could reach it") }
+        spec.network = mode
+        return spec
     }
 
     func run() throws {

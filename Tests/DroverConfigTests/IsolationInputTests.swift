@@ -94,6 +94,33 @@ let isolationBadInputs: [BadInput] = [
         """, [
             "web.yaml: jobs.web.filesystem.writeable: unknown key (did you mean \"writable\"?) (line 4, col 18)",
         ]),
+    BadInput("network: none with host ports", """
+        jobs:
+          web:
+            network: none
+            ports: [http]
+            command: [x]
+        """, [
+            "web.yaml: jobs.web.ports: a job with network: none has no host ports (its replicas have loopback only): remove ports or use network: host (line 4, col 12)",
+        ]),
+    BadInput("network: none with a service port", """
+        jobs:
+          web:
+            network: none
+            service: {port: 8080}
+            command: [x]
+        """, [
+            "web.yaml: jobs.web.service: a service forwards to one of the job's ports, and this job has none (declare one with ports: [NAME]) (line 4, col 5)",
+            "web.yaml: jobs.web.service: a job with network: none cannot have a service port (nothing on the host reaches its replicas): remove service or use network: host (line 4, col 14)",
+        ]),
+    BadInput("network: an unknown mode", """
+        jobs:
+          web:
+            network: bridge
+            command: [x]
+        """, [
+            "web.yaml: jobs.web.network: \"bridge\" is not a network (expected host or none) (line 3, col 14)",
+        ]),
 ]
 
 @Suite struct IsolationInputs {
@@ -111,11 +138,13 @@ let isolationBadInputs: [BadInput] = [
                 command: [x]
                 filesystem: {writable: [/var/lib, /etc/]}
               api:
+                network: none
                 command: [x]
             """)
         let web = try #require(jobs.first { $0.name == "web" })
         #expect(web.hostRoot && web.user == "root" && web.writable == ["/var/lib", "/etc"])
         let api = try #require(jobs.first { $0.name == "api" })
         #expect(!api.hostRoot && api.user == nil && api.writable.isEmpty, "defaults: isolated, the job's own uid")
+        #expect(web.network == .host && api.network == .none)
     }
 }

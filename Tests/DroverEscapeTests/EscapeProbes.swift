@@ -24,6 +24,8 @@ struct EscapeProbe: CustomStringConvertible, Sendable {
 enum EscapeIdentity: String, CaseIterable, Sendable {
     /// No user: the run's (or the job's) own uid.
     case own
+    /// `user: nobody`, the first wave's default.
+    case nobody
     /// `user: root` / `--user root`.
     case root
 }
@@ -122,9 +124,9 @@ final class EscapeFixture {
             .init(label: "mknod", arguments: ["mknod", "/tmp/\(unique)-node"], controlArguments: ["mknod", directory + "/node"]),
             .init(label: "sethostname", arguments: ["sethostname", "escaped"], controlArguments: ["sethostname", hostname()]),
             .init(label: "settime", arguments: ["settime"]),
-            .init(label: "setuid 0", arguments: ["setuid", "0"], refusals: ["EPERM", "EINVAL"], onlyFor: [.own]),
+            .init(label: "setuid 0", arguments: ["setuid", "0"], refusals: ["EPERM", "EINVAL"], onlyFor: [.own, .nobody]),
             .init(label: "setuid-root binary", arguments: ["exec", setuidCopy, "euid"],
-                  refusals: ["EXIT1", "EACCES", "EPERM"], onlyFor: [.own]),
+                  refusals: ["EXIT1", "EACCES", "EPERM"], onlyFor: [.own, .nobody]),
         ]
         if let device = Self.blockDevice {
             probes.append(.init(label: "block device", arguments: ["read", device]))

@@ -37,6 +37,8 @@ enum drover_step {
     DROVER_STEP_SETNS = 19,
     DROVER_STEP_SETSID = 20,
     DROVER_STEP_USERNS = 21,        // setns into the sandbox's user namespace
+    DROVER_STEP_LOOPBACK = 22,      // bringing lo up in a network namespace of its own
+    DROVER_STEP_LANDLOCK = 23,      // Landlock scoping (abstract Unix sockets, signals)
 };
 
 // Wire format of the report pipe (also written by drover-init, which does not link this
@@ -52,6 +54,8 @@ struct drover_report {
 #define DROVER_SANDBOX_NAMESPACES 0x2C020000ULL
 // CLONE_NEWCGROUP: with CLONE_INTO_CGROUP the namespace's root is the sandbox's own leaf.
 #define DROVER_CLONE_NEWCGROUP 0x02000000ULL
+// CLONE_NEWNET: `network: none`, loopback only.
+#define DROVER_CLONE_NEWNET 0x40000000ULL
 #define DROVER_O_PATH 010000000
 
 // The fd on which drover-init and its child find the report pipe.
@@ -108,6 +112,7 @@ struct drover_spawn_plan {
     int join_pidfd;              // >= 0: join this process's PID, mount, UTS, IPC and cgroup
                                  // namespaces instead of creating new ones (`drover exec`)
     int join_userns;             // with join_pidfd: also join its user namespace
+    int loopback_up;             // a network namespace of its own: bring lo up in it
     int userns_fd;               // >= 0: enter this user namespace after the mounts, before
                                  // changing user (see drover_userns_create)
     const struct drover_mount *mounts;
@@ -125,6 +130,8 @@ struct drover_spawn_plan {
                                  // inheritable, ambient); all others are dropped
     int last_capability;         // /proc/sys/kernel/cap_last_cap
     int no_new_privs;
+    int landlock_scope;          // where the kernel has it (ABI 6+): no abstract Unix sockets
+                                 // or signals outside the sandbox
     const struct sock_fprog *seccomp; // NULL: no filter
     int parent_death_signal;     // 0: none (a daemon's replicas must outlive it)
 };
@@ -139,6 +146,24 @@ int drover_spawn(const struct drover_spawn_plan *plan, pid_t *pid, int *pidfd, i
 // cloned into a new user namespace, the maps are written from here (only a process in the
 // parent namespace may map ids other than its own), and the helper exits.
 int drover_userns_create(const char *_Nonnull uid_map, const char *_Nonnull gid_map);
+
+// The port guard (port_guard.c): cgroup bind4/bind6 programs that let a sandbox bind only the
+// ports listed for its leaf cgroup (and port 0), EACCES otherwise.
+#define DROVER_PORT_GUARD_MAX 32
+struct drover_port_guard {
+    int map_fd;    // HASH: cgroup id (u64) -> u16 ports[DROVER_PORT_GUARD_MAX], network order
+    int bind4_fd;
+    int bind6_fd;
+};
+// Loads the map and both programs. 0, or -errno (the verifier's log, if any, in `log`).
+int drover_port_guard_load(struct drover_port_guard *_Nonnull guard, char *_Nullable log, size_t log_size);
+void drover_port_guard_close(struct drover_port_guard *_Nonnull guard);
+// Lets the cgroup (its directory fd and id) bind `ports` only, and attaches the programs to
+// it. 0 or -errno.
+int drover_port_guard_allow(const struct drover_port_guard *_Nonnull guard, int cgroup_fd, uint64_t cgroup_id,
+                            const uint16_t *_Nullable ports, size_t count);
+// Drops the cgroup's entry (after the cgroup is gone). 0 or -errno.
+int drover_port_guard_forget(const struct drover_port_guard *_Nonnull guard, uint64_t cgroup_id);
 
 // A human name for a step ("mount", "setuid", ...).
 const char *drover_step_name(int step);
