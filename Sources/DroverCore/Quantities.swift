@@ -63,7 +63,7 @@ public enum Quantity {
         return CPUCores(millicores: milli)
     }
 
-    static func quoted(_ text: String) -> String { "\"\(text)\"" }
+    static func quoted(_ text: String) -> String { InputError.quoted(text) }
 }
 
 /// CPU in thousandths of a core, the resolution both Kubernetes and cgroup cpu.max offer.
