@@ -40,7 +40,7 @@ struct HealthDecoder {
         let probe = decodeProbe(kind, probeValue, fields: fields, check: value, ports: ports)
         let period = fields["period"].flatMap(positiveDuration)
         let timeout = fields["timeout"].flatMap(positiveDuration)
-        let failures = fields["failures"].flatMap { reader.wholeNumber($0, atLeast: 1) }
+        let failures = fields["failures"].flatMap { reader.wholeNumber($0, in: 1...Limits.failures) }
         guard let probe else { return nil }
         var check = JobSpec.HealthCheck(probe: probe, period: period ?? defaultPeriod)
         if let timeout { check.timeout = timeout }
@@ -103,7 +103,10 @@ struct HealthDecoder {
     }
 
     private func positiveDuration(_ value: YAMLValue) -> Duration? {
-        guard let duration = reader.parsed(value, expected: "a duration such as 5s", Quantity.duration) else { return nil }
+        let parsed = reader.parsed(value, expected: "a duration such as 5s") { text throws(InputError) in
+            try Quantity.duration(text, atMost: Limits.jobDuration)
+        }
+        guard let duration = parsed else { return nil }
         guard duration > .zero else {
             reader.report(value, "must be more than 0s")
             return nil

@@ -47,7 +47,7 @@ struct JobDecoder {
         var spec = JobSpec(
             name: name,
             kind: kind,
-            replicas: fields["replicas"].flatMap { reader.wholeNumber($0, atLeast: 0) } ?? 1,
+            replicas: fields["replicas"].flatMap { reader.wholeNumber($0, in: 0...Limits.replicas) } ?? 1,
             priority: fields["priority"].flatMap { reader.choice($0, what: "a priority") },
             command: decodeCommand(fields, environment: environment, ports: ports),
             environment: environment,
@@ -225,7 +225,7 @@ struct JobDecoder {
         if let memory = fields["memory"], let bytes = reader.parsed(memory, expected: "a size such as 256Mi", Quantity.size) {
             if bytes == 0 { reader.report(memory, "must be more than 0") } else { resources.memory = bytes }
         }
-        resources.pids = fields["pids"].flatMap { reader.wholeNumber($0, atLeast: 1) }
+        resources.pids = fields["pids"].flatMap { reader.wholeNumber($0, in: 1...Limits.pids) }
         return resources
     }
 
@@ -240,7 +240,7 @@ struct JobDecoder {
             }
         }
         if let backoff = fields["backoff"] { decodeBackoff(backoff, into: &restart.backoff) }
-        if let maxFailures = fields["max_failures"].flatMap({ reader.wholeNumber($0, atLeast: 1) }) {
+        if let maxFailures = fields["max_failures"].flatMap({ reader.wholeNumber($0, in: 1...Limits.failures) }) {
             restart.maxFailures = maxFailures
         }
     }
@@ -260,7 +260,7 @@ struct JobDecoder {
         } else if fields["max"] == nil, backoff.initial > backoff.max, let initial = fields["initial"] {
             reader.report(initial, "must be at most max (\(formatDuration(backoff.max)))")
         }
-        if let multiplier = fields["multiplier"].flatMap({ reader.number($0, in: 1...Double.infinity) }) {
+        if let multiplier = fields["multiplier"].flatMap({ reader.number($0, in: 1...Limits.backoffMultiplier) }) {
             backoff.multiplier = multiplier
         }
         if let jitter = fields["jitter"].flatMap({ reader.number($0, in: 0...1) }) { backoff.jitter = jitter }
@@ -281,7 +281,7 @@ struct JobDecoder {
             reader.report(value.path, at: value.keyPosition, "missing required key \"port\" (the stable port to listen on)")
             return nil
         }
-        guard let port = reader.wholeNumber(portValue, atLeast: 1, atMost: 65535) else { return nil }
+        guard let port = reader.wholeNumber(portValue, in: Limits.ports) else { return nil }
         if ports.written.isEmpty {
             reader.report(value.path, at: value.keyPosition,
                           "a service forwards to one of the job's ports, and this job has none (declare one with ports: [NAME])")
@@ -305,8 +305,11 @@ struct JobDecoder {
         return names
     }
 
+    /// At most `Limits.jobDuration`.
     private func duration(_ value: YAMLValue) -> Duration? {
-        reader.parsed(value, expected: "a duration such as 30s", Quantity.duration)
+        reader.parsed(value, expected: "a duration such as 30s") { text throws(InputError) in
+            try Quantity.duration(text, atMost: Limits.jobDuration)
+        }
     }
 }
 

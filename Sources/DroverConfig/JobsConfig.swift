@@ -36,6 +36,9 @@ internal import Yams
 /// - `resources.memory` and `pids` must be more than 0; `restart.backoff.initial` may be 0s (restart at once, every time: like systemd's RestartSec=0, for latency-critical jobs)
 ///   and at most `max`; `multiplier` ≥ 1; `jitter` within 0...1; health `period` and `timeout`
 ///   more than 0s, `failures` ≥ 1. `lameduck.grace: 0s` is allowed (no grace: kill at once).
+/// - Every number has a maximum (`Limits`, listed in README "Limits on values"): replicas
+///   10000, cpu 8192 cores, sizes 256Ti, pids 4194304, durations 24h, multiplier 100,
+///   failures 10000. YAML 1.1's base-60 numbers (`1:30`) are refused.
 /// - A health check names exactly one probe; `port:` goes with `http` only and must name a
 ///   declared port, as must `tcp:`. `service` needs the job to declare at least one port.
 /// - Capabilities are stored by canonical name (NET_BIND_SERVICE) in the order written; one
