@@ -21,7 +21,9 @@ internal import Yams
 /// - Duplicate keys in any mapping are errors (reported at the later occurrence); a job name
 ///   declared twice, in one file or across files, is an error naming both places; so is a
 ///   `service.port` used by two jobs.
-/// - YAML anchors, aliases and merge keys (`<<: *defaults`) work, as with Kubernetes' parser.
+/// - YAML anchors, aliases and merge keys (`<<: *defaults`) work, as with Kubernetes' parser,
+///   within bounds (`YAMLBounds`): at most 100000 nodes per document, each alias and merge key
+///   counted as everything it brings in, and 64 levels of nesting.
 /// - Job names are DNS labels (RFC 1123, ≤ 63 characters); port names follow Kubernetes
 ///   (IANA service names: lowercase letter first, letters, digits and single hyphens, ≤ 15);
 ///   `env` names are POSIX portable names (`[A-Za-z_][A-Za-z0-9_]*`) and may not be

@@ -17,7 +17,8 @@ struct ComposedFile {
     var documents: [Node]
     /// Turns the marks in `documents` into positions in the text the user wrote.
     var positions: PositionMap
-    /// The YAML error that ended composition, if any: the documents before it are still there.
+    /// The YAML error that ended composition, if any: the documents before it are still there
+    /// (none when the text went past `YAMLBounds`' limits: it is not composed at all).
     var syntaxError: (message: String, position: Position)?
 }
 
@@ -34,6 +35,9 @@ enum YAMLComposer {
     static let renameLimit = 100
 
     static func compose(_ original: String) -> ComposedFile {
+        if let bound = YAMLBounds.check(original) {
+            return ComposedFile(documents: [], positions: PositionMap(), syntaxError: bound)
+        }
         var text = original
         var positions = PositionMap()
         var renames = 0
