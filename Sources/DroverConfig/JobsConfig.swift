@@ -7,9 +7,11 @@ internal import Yams
 /// run; a set of files yields either every job or the errors, never part of the jobs.
 ///
 /// Where SPEC §1 is silent, drover does what Kubernetes and Nomad users expect:
-/// - A file may hold several documents (`---`); an empty file, an empty document or
-///   `jobs:` with nothing under it declares no jobs. A document whose top level is not a
-///   mapping is an error.
+/// - A file may hold several documents (`---`), and empty ones among them. A file that declares
+///   nothing at all (empty, only comments, only `---`), a document that is an empty mapping,
+///   and `jobs:` with nothing under it are errors: applied, they would delete every job
+///   without a word. `jobs: {}` declares no jobs on purpose. A document whose top level is
+///   not a mapping is an error.
 /// - `key:` with no value (or `~`, `null`) means "not given", as in Kubernetes: defaults apply.
 ///   Exceptions, because no default exists: `command:` ("must not be empty"), an `env` value
 ///   (write `""`), and a health probe (`http:`, `tcp:`, `exec:`).
@@ -88,6 +90,9 @@ public enum JobsConfig {
             }
             if let syntax = composed.syntaxError {
                 reader.report(.root, at: syntax.position, syntax.message)
+            } else if composed.documents.allSatisfy({ reader.document($0).isNull }) {
+                reader.report(.root, at: Position(line: 1, column: 1),
+                              "no jobs: the file is empty or holds only comments (write jobs: {} to declare no jobs on purpose)")
             }
             errors += reader.errors.map { (fileIndex, $0) }
         }
@@ -107,9 +112,20 @@ public enum JobsConfig {
     private static func decodeDocument(_ node: Node, reader: ConfigReader) -> [DecodedJob] {
         let document = reader.document(node)
         if document.isNull { return [] }
-        guard let top = reader.mapping(document, keys: ["jobs"], expected: "a mapping with the key jobs"),
-              let jobsValue = top["jobs"],
-              let jobs = reader.mapping(jobsValue, keys: nil, expected: "a mapping of job names to jobs",
+        let errorsBefore = reader.errors.count
+        guard let top = reader.mapping(document, keys: ["jobs"], expected: "a mapping with the key jobs") else { return [] }
+        if let null = top.nullEntry("jobs") {
+            reader.report(null, "no jobs: nothing is written under jobs (write jobs: {} to declare no jobs on purpose)")
+            return []
+        }
+        guard let jobsValue = top["jobs"] else {
+            // `{}`; a misspelt key (`jobz:`) has been reported with a did-you-mean.
+            if reader.errors.count == errorsBefore {
+                reader.report(document, "no jobs: the document has no jobs key (write jobs: {} to declare no jobs on purpose)")
+            }
+            return []
+        }
+        guard let jobs = reader.mapping(jobsValue, keys: nil, expected: "a mapping of job names to jobs",
                                         duplicate: { "duplicate job name (first declared at \($0.spoken))" })
         else { return [] }
         let decoder = JobDecoder(reader: reader)
