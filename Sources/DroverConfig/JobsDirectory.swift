@@ -18,15 +18,42 @@ public struct JobsFileReadError: Error, Equatable, Sendable, CustomStringConvert
 }
 
 extension JobsFile {
+    /// A jobs file from its bytes, as read from disk or received: refused unless it is UTF-8,
+    /// naming the first byte that is not (nothing is turned into U+FFFD).
+    public init(path: String, bytes: some Collection<UInt8>) throws(JobsFileReadError) {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw JobsFileReadError(path: path, reason: Self.notUTF8(bytes))
+        }
+        self.init(path: path, text: text)
+    }
+
+    /// `is not UTF-8 text: byte 0xFF at offset 1 (line 1, col 2)`: the offset counts bytes from
+    /// 0, as `cmp` and hex editors do; line and column are counted as in every other error.
+    private static func notUTF8(_ bytes: some Collection<UInt8>) -> String {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        var position = Position(line: 1, column: 1)
+        while case .valid(let encoded) = parser.parseScalar(from: &iterator) {
+            offset += encoded.count
+            if Unicode.UTF8.decode(encoded) == "\n" {
+                position.line += 1
+                position.column = 1
+            } else {
+                position.column += 1
+            }
+        }
+        let byte = bytes[bytes.index(bytes.startIndex, offsetBy: offset)]
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "is not UTF-8 text: byte 0x\(hex.count == 1 ? "0" : "")\(hex) at offset \(offset) (\(position.spoken))"
+    }
+
     /// Reads one jobs file; errors will name it as `path` is written.
     public static func read(path: String) throws(JobsFileReadError) -> JobsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw JobsFileReadError(path: path, reason: "cannot read the file (missing, unreadable or a directory)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw JobsFileReadError(path: path, reason: "is not UTF-8 text")
-        }
-        return JobsFile(path: path, text: text)
+        return try JobsFile(path: path, bytes: data)
     }
 
     /// `drover apply FILE|DIR` and `droverd --config DIR`: one file, or a directory's jobs files

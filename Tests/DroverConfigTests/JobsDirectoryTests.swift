@@ -50,13 +50,30 @@ import Testing
         #expect(throws: JobsFileReadError.self) { try JobsFile.readDirectory("/nonexistent/drover-jobs") }
     }
 
-    @Test func notUTF8() throws {
+    /// Invalid UTF-8 names the first bad byte, read from a directory, a file or memory alike
+    /// (`drover apply` turned it into U+FFFD where `--config` refused it).
+    @Test(arguments: [
+        ([0x6A, 0xFF, 0xFE, 0x0A] as [UInt8], "byte 0xFF at offset 1 (line 1, col 2)"),
+        (Array("jobs:\n  wéb:\n".utf8) + [0xC3], "byte 0xC3 at offset 14 (line 3, col 1)"),
+        (Array("# é\n".utf8) + [0xE2, 0x28, 0xA1], "byte 0xE2 at offset 5 (line 2, col 1)"),
+        ([0x0A, 0x0A, 0x20, 0xED, 0xA0, 0x80], "byte 0xED at offset 3 (line 3, col 2)"),
+        ([0x01, 0x80], "byte 0x80 at offset 1 (line 1, col 2)"),
+    ])
+    func notUTF8(bytes: [UInt8], place: String) throws {
         let dir = try directory([:])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Data([0x6A, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: "\(dir)/bad.yaml"))
-        #expect(throws: JobsFileReadError(path: "\(dir)/bad.yaml", reason: "is not UTF-8 text")) {
-            try JobsFile.read(path: "\(dir)/bad.yaml")
-        }
+        let path = "\(dir)/bad.yaml"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let refused = JobsFileReadError(path: path, reason: "is not UTF-8 text: \(place)")
+        #expect(throws: refused) { try JobsFile.read(path: path) }
+        #expect(throws: refused) { try JobsFile.readDirectory(dir) }
+        #expect(throws: refused) { try JobsFile.read(fileOrDirectory: dir) }
+        #expect(throws: refused) { try JobsFile(path: path, bytes: bytes) }
+        #expect(throws: refused) { try JobsFile(path: path, bytes: Data(bytes)) }
+    }
+
+    @Test func validUTF8FromMemory() throws {
+        #expect(try JobsFile(path: "web.yaml", bytes: Array("jobs: {}\n".utf8)) == JobsFile(path: "web.yaml", text: "jobs: {}\n"))
     }
 
     /// A `*.yaml` link that leads nowhere or loops is an error naming it: droverd skipped it and
