@@ -207,7 +207,10 @@ final class ConfigReader {
         do {
             return try parse(text)
         } catch {
-            report(value, "\(error.subject) \(error.message)")
+            // The parsers' subject is the value quoted; one that quotes it whole (UserSpec.parse)
+            // is shortened here.
+            let subject = error.subject == "\"\(text)\"" ? InputError.quoted(text) : error.subject
+            report(value, "\(subject) \(error.message)")
             return nil
         }
     }
@@ -219,7 +222,7 @@ final class ConfigReader {
         guard let text = text(value, expected: alternatives(spellings)) else { return nil }
         if let choice = Choice(rawValue: text) { return choice }
         let guess = Suggestion.question(for: text, in: spellings).map { "; \($0)" } ?? ""
-        report(value, "\"\(text)\" is not \(what) (expected \(alternatives(spellings))\(guess))")
+        report(value, "\(InputError.quoted(text)) is not \(what) (expected \(alternatives(spellings))\(guess))")
         return nil
     }
 }

@@ -58,7 +58,7 @@ struct HealthDecoder {
             }
             let path = reader.text(value, expected: "a path such as /healthz")
             if let path, !path.hasPrefix("/") {
-                reader.report(value, "\"\(path)\" is not a path (expected one starting with /, such as /healthz)")
+                reader.report(value, "\(InputError.quoted(path)) is not a path (expected one starting with /, such as /healthz)")
             }
             guard let portValue = fields["port"] else {
                 reader.report(check.path, at: check.keyPosition, "an http check needs port: NAME, one of the job's ports")
@@ -93,10 +93,10 @@ struct HealthDecoder {
         guard let name = reader.text(value, expected: "a port name") else { return nil }
         if ports.written.contains(name) { return name }
         if ports.writtenInOrder.isEmpty {
-            reader.report(value, "\"\(name)\" is not one of the job's ports (it declares none: add ports: [\(name)])")
+            reader.report(value, "\(InputError.quoted(name)) is not one of the job's ports (it declares none: add ports: [\(InputError.shortened(name))])")
         } else {
             let guess = Suggestion.question(for: name, in: ports.writtenInOrder).map { "; \($0)" } ?? ""
-            reader.report(value, "\"\(name)\" is not one of the job's ports (declared: "
+            reader.report(value, "\(InputError.quoted(name)) is not one of the job's ports (declared: "
                           + "\(ports.writtenInOrder.joined(separator: ", "))\(guess))")
         }
         return nil

@@ -77,7 +77,7 @@ struct JobDecoder {
         let allowed = name.unicodeScalars.allSatisfy { $0.isLowercaseLetter || $0.isDigit || $0 == "-" }
         let valid = allowed && !name.isEmpty && !name.hasPrefix("-") && !name.hasSuffix("-") && name.count <= 63
         if valid { return nil }
-        return "\"\(name)\" is not a valid job name (expected lowercase letters, digits and -, starting and ending "
+        return "\(InputError.quoted(name)) is not a valid job name (expected lowercase letters, digits and -, starting and ending "
             + "with a letter or digit, at most 63 characters)"
     }
 
@@ -85,14 +85,14 @@ struct JobDecoder {
     /// letters, digits and single hyphens, not ending with one, at most 15 characters.
     static func portNameProblem(_ name: String) -> String? {
         if !name.isEmpty, name.allSatisfy(\.isNumber) {
-            return "\"\(name)\" is not a port name: ports are named (e.g. http) and drover picks each number"
+            return "\(InputError.quoted(name)) is not a port name: ports are named (e.g. http) and drover picks each number"
         }
         let scalars = name.unicodeScalars
         let allowed = scalars.allSatisfy { $0.isLowercaseLetter || $0.isDigit || $0 == "-" }
         let valid = allowed && scalars.first?.isLowercaseLetter == true && !name.hasSuffix("-")
             && !name.contains("--") && name.count <= 15
         if valid { return nil }
-        return "\"\(name)\" is not a port name (expected a lowercase letter, then lowercase letters, digits and "
+        return "\(InputError.quoted(name)) is not a port name (expected a lowercase letter, then lowercase letters, digits and "
             + "single hyphens, at most 15 characters, e.g. http or grpc-admin)"
     }
 
@@ -102,7 +102,7 @@ struct JobDecoder {
         let valid = scalars.first.map { $0 == "_" || $0.isLetter } == true
             && scalars.allSatisfy { $0 == "_" || $0.isLetter || $0.isDigit }
         if valid { return nil }
-        return "\"\(name)\" is not a variable name (expected letters, digits and _, not starting with a digit)"
+        return "\(InputError.quoted(name)) is not a variable name (expected letters, digits and _, not starting with a digit)"
     }
 
     // MARK: Fields
@@ -114,7 +114,7 @@ struct JobDecoder {
         for item in items {
             guard let name = reader.text(item, expected: "a port name") else { continue }
             if let first = firstWritten[name] {
-                reader.report(item, "port \"\(name)\" is declared twice (first at \(first.spoken))")
+                reader.report(item, "port \(InputError.quoted(name)) is declared twice (first at \(first.spoken))")
                 continue
             }
             firstWritten[name] = item.position
@@ -174,7 +174,8 @@ struct JobDecoder {
         if case .scalar = value.node, let text = reader.text(value) {
             // The commonest mistake: a shell command line. drover execs argv directly.
             let words = text.split(whereSeparator: \.isWhitespace).map { "\"\($0)\"" }.joined(separator: ", ")
-            reader.report(value, "expected a list of strings, got \"\(text)\" (drover runs no shell: write [\(words)])")
+            let rewritten = words.unicodeScalars.count <= InputError.longestEcho ? "[\(words)]" : "the program and each argument as a list item"
+            reader.report(value, "expected a list of strings, got \(InputError.quoted(text)) (drover runs no shell: write \(rewritten))")
             return []
         }
         guard let items = reader.list(value, expected: "a list of strings") else { return [] }
@@ -212,7 +213,7 @@ struct JobDecoder {
     private func decodeWorkdir(_ value: YAMLValue) -> String? {
         guard let path = reader.text(value, expected: "an absolute path") else { return nil }
         guard path.hasPrefix("/") else {
-            reader.report(value, "\"\(path)\" is not an absolute path (expected one starting with /)")
+            reader.report(value, "\(InputError.quoted(path)) is not an absolute path (expected one starting with /)")
             return nil
         }
         return path

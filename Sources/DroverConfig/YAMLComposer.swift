@@ -1,3 +1,4 @@
+import DroverCore
 internal import Yams
 
 /// Where something is written in a jobs file: line and column from 1, columns in Unicode
@@ -89,7 +90,7 @@ enum YAMLComposer {
              .composer(let context, let problem, let mark, _)?:
             return withContext(problem, context, mark)
         case .duplicatedKeysInMapping(let keys, let context)?:
-            let names = keys.map { "\"\($0)\"" }.joined(separator: ", ")
+            let names = keys.map { InputError.quoted($0) }.joined(separator: ", ")
             return ("duplicate key \(names)", positions.original(context.mark))
         case .reader(let problem, let offset, _, _)?:
             return ("invalid YAML: \(problem)", position(ofCharacterOffset: offset ?? 0, in: text))
