@@ -24,8 +24,9 @@ internal import Yams
 ///   declared twice, in one file or across files, is an error naming both places; so is a
 ///   `service.port` used by two jobs.
 /// - YAML anchors, aliases and merge keys (`<<: *defaults`) work, as with Kubernetes' parser,
-///   within bounds (`YAMLBounds`): at most 100000 nodes per document, each alias and merge key
-///   counted as everything it brings in, and 64 levels of nesting.
+///   within bounds (`YAMLBounds`): at most 100000 nodes per document and 1000000 in all the
+///   files together, each alias and merge key counted as everything it brings in, and 64
+///   levels of nesting.
 /// - Job names are DNS labels (RFC 1123, ≤ 63 characters); port names follow Kubernetes
 ///   (IANA service names: lowercase letter first, letters, digits and single hyphens, ≤ 15);
 ///   `env` names are POSIX portable names (`[A-Za-z_][A-Za-z0-9_]*`) and may not be
@@ -58,8 +59,9 @@ public enum JobsConfig {
         var declared: [String: (file: Int, position: Position)] = [:]
         var servicePorts: [Int: (job: String, file: Int, position: Position)] = [:]
 
+        var remainingNodes = Limits.yamlNodesInAll
         for (fileIndex, file) in files.enumerated() {
-            let composed = YAMLComposer.compose(file.text)
+            let composed = YAMLComposer.compose(file.text, remaining: &remainingNodes)
             let reader = ConfigReader(file: file.path, positions: composed.positions)
             for document in composed.documents {
                 for job in decodeDocument(document, reader: reader) {
@@ -95,6 +97,8 @@ public enum JobsConfig {
                               "no jobs: the file is empty or holds only comments (write jobs: {} to declare no jobs on purpose)")
             }
             errors += reader.errors.map { (fileIndex, $0) }
+            // Past the budget every later file would only repeat that error.
+            if remainingNodes < 0 { break }
         }
 
         guard errors.isEmpty else {

@@ -4,14 +4,17 @@ import DroverCore
 internal import CYaml
 
 /// Refuses, before Yams composes anything, YAML that would expand past `Limits.yamlNodes`
-/// nodes in one document or nest deeper than `Limits.yamlDepth`, counting each alias as every
-/// node it stands for each time it is used (merge keys are aliases too). One pass over
+/// nodes in one document (or `Limits.yamlNodesInAll` in all the files read together) or nest
+/// deeper than `Limits.yamlDepth`, counting each alias as every node it stands for each time
+/// it is used (merge keys are aliases too). One pass over
 /// libyaml's events, remembering each anchor's size and height: time and memory follow the
 /// text, not what it expands to.
 enum YAMLBounds {
     /// Where the text first goes past a limit, and what to say; nil when it stays within them
-    /// (or has a syntax error, which the composer reports as it does any other).
-    static func check(_ text: String) -> (message: String, position: Position)? {
+    /// (or has a syntax error, which the composer reports as it does any other). `remaining`:
+    /// the nodes the files read together may still produce; what this text produces is taken
+    /// from it.
+    static func check(_ text: String, remaining: inout Int) -> (message: String, position: Position)? {
         let utf8 = Array(text.utf8)
         return utf8.withUnsafeBufferPointer { buffer in
             var parser = yaml_parser_t()
@@ -20,7 +23,8 @@ enum YAMLBounds {
             // As Yams sets it up, so that both read the same events.
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var counter = Counter()
+            var counter = Counter(remaining: remaining)
+            defer { remaining = counter.remaining }
             while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
@@ -54,6 +58,7 @@ enum YAMLBounds {
         var anchors: [String: (nodes: Int, height: Int)] = [:]
         var open: [Open] = []
         var nodes = 0
+        var remaining: Int
 
         /// What went past a limit with this event, if anything.
         mutating func count(_ event: yaml_event_t) -> String? {
@@ -90,9 +95,14 @@ enum YAMLBounds {
 
         private mutating func add(nodes added: Int, reaching depth: Int, alias: Bool) -> String? {
             nodes += added
+            remaining -= added
             if nodes > Limits.yamlNodes {
                 return "more than \(Limits.yamlNodes) YAML nodes in one document, counting each alias and merge key "
                     + "as all the nodes it brings in (drover reads at most \(Limits.yamlNodes))"
+            }
+            if remaining < 0 {
+                return "more than \(Limits.yamlNodesInAll) YAML nodes in all the files read together, counting each alias "
+                    + "and merge key as all the nodes it brings in (drover reads at most \(Limits.yamlNodesInAll) at once)"
             }
             if depth > Limits.yamlDepth { return Self.tooDeep(alias: alias) }
             if !open.isEmpty { open[open.count - 1].deepest = max(open[open.count - 1].deepest, depth) }

@@ -35,8 +35,9 @@ enum YAMLComposer {
     /// More renames than this and the file is reported with Yams's own error.
     static let renameLimit = 100
 
-    static func compose(_ original: String) -> ComposedFile {
-        if let bound = YAMLBounds.check(original) {
+    /// `remaining`: the nodes the files read together may still produce (`YAMLBounds`).
+    static func compose(_ original: String, remaining: inout Int) -> ComposedFile {
+        if let bound = YAMLBounds.check(original, remaining: &remaining) {
             return ComposedFile(documents: [], positions: PositionMap(), syntaxError: bound)
         }
         var text = original

@@ -42,6 +42,11 @@ public enum Limits {
     /// would otherwise expand to gigabytes.
     public static let yamlNodes = 100_000
 
+    /// YAML nodes all the files of one apply (or `droverd --config`) may produce together,
+    /// counted the same way: so that many documents or files, each within `yamlNodes`, cannot
+    /// add up to minutes of work either.
+    public static let yamlNodesInAll = 1_000_000
+
     /// YAML nesting, counting what aliases bring in. A jobs file needs 7.
     public static let yamlDepth = 64
 }

@@ -60,7 +60,32 @@ let yamlBoundInputs: [BadInput] = [
     ]),
 ]
 
+/// listBomb's a...e (74738 nodes), then documents that are each `*e` (66430 nodes).
+func aliasDocuments(_ count: Int) -> String {
+    listBomb.split(separator: "\n").prefix(5).joined(separator: "\n") + "\n" + String(repeating: "--- *e\n", count: count)
+}
+
+/// Many documents or files, each within 100000 nodes, add up to at most 1000000.
+let yamlTotalInputs: [BadInput] = [
+    BadInput("documents that add up past 1000000 nodes", aliasDocuments(20), [
+        "web.yaml: more than 1000000 YAML nodes in all the files read together, counting each alias and merge key as all the nodes it brings in (drover reads at most 1000000 at once) (line 19, col 5)",
+    ]),
+]
+
 @Suite struct YAMLBoundsOnInput {
+    @Test(arguments: yamlTotalInputs)
+    func refusedInAll(input: BadInput) {
+        #expect(errorLines(input.files.map { ($0.path, $0.text) }) == input.errors)
+    }
+
+    /// The first file past it is named; later files are not read (they would only repeat it).
+    @Test func filesThatAddUpPastTheLimit() {
+        let errors = errorLines([("a.yaml", aliasDocuments(9)), ("b.yaml", aliasDocuments(9)), ("c.yaml", aliasDocuments(9))])
+        #expect(errors.last == "b.yaml: more than 1000000 YAML nodes in all the files read together, counting each alias and merge key as all the nodes it brings in (drover reads at most 1000000 at once) (line 9, col 5)")
+        #expect(errors.filter { $0.hasPrefix("b.yaml") }.count == 1)
+        #expect(!errors.contains { $0.hasPrefix("c.yaml") })
+    }
+
     @Test(arguments: yamlBoundInputs)
     func refused(input: BadInput) {
         #expect(errorLines(input.files.map { ($0.path, $0.text) }) == input.errors)
