@@ -155,22 +155,19 @@ final class ConfigReader {
         return scalar.string == "true"
     }
 
-    /// An unquoted YAML integer (`3`; a quoted "3" is a string), within bounds.
-    func wholeNumber(_ value: YAMLValue, atLeast minimum: Int, atMost maximum: Int? = nil) -> Int? {
+    /// An unquoted YAML integer (`3`; a quoted "3" is a string) within `range` (every number
+    /// has a maximum: `Limits`). One too large for an Int is out of range too.
+    func wholeNumber(_ value: YAMLValue, in range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = value.node, value.node.tag.rawValue == Tag.Name.int.rawValue else {
             report(value, "expected a whole number, got \(value.described)\(quotedNumberHint(value))")
             return nil
         }
-        guard let number = value.node.int else {
-            report(value, "\(scalar.string) is too large a number")
+        if let baseSixty = baseSixtyNumber(value) {
+            report(value, baseSixty)
             return nil
         }
-        if let maximum, !(minimum...maximum).contains(number) {
-            report(value, "must be between \(minimum) and \(maximum), got \(scalar.string)")
-            return nil
-        }
-        if number < minimum {
-            report(value, "must be \(minimum) or more, got \(scalar.string)")
+        guard let number = value.node.int, range.contains(number) else {
+            report(value, "must be between \(range.lowerBound) and \(range.upperBound), got \(InputError.shortened(scalar.string))")
             return nil
         }
         return number
@@ -178,19 +175,28 @@ final class ConfigReader {
 
     /// An unquoted YAML number (`2`, `0.1`), finite and within `range`.
     func number(_ value: YAMLValue, in range: ClosedRange<Double>) -> Double? {
+        if let baseSixty = baseSixtyNumber(value) {
+            report(value, baseSixty)
+            return nil
+        }
         guard value.isNumber, case .scalar(let scalar) = value.node,
               let number = value.node.float ?? value.node.int.map(Double.init), number.isFinite else {
             report(value, "expected a number, got \(value.described)\(quotedNumberHint(value))")
             return nil
         }
         guard range.contains(number) else {
-            let bounds = range.upperBound.isInfinite
-                ? "\(format(range.lowerBound)) or more"
-                : "between \(format(range.lowerBound)) and \(format(range.upperBound))"
-            report(value, "must be \(bounds), got \(scalar.string)")
+            report(value, "must be between \(format(range.lowerBound)) and \(format(range.upperBound)), got \(InputError.shortened(scalar.string))")
             return nil
         }
         return number
+    }
+
+    /// YAML 1.1 reads `1:30` as a number in base 60 (90), which no one writing a jobs file
+    /// means, and Yams's conversion of a long one traps on overflow: such numbers are refused
+    /// before any conversion.
+    private func baseSixtyNumber(_ value: YAMLValue) -> String? {
+        guard value.isNumber, case .scalar(let scalar) = value.node, scalar.string.contains(":") else { return nil }
+        return "expected a number, got \(value.described) (YAML 1.1 would read it in base 60; drover does not)"
     }
 
     /// `replicas: "3"` is a string to YAML; say so, since it looks like a number.
@@ -211,7 +217,10 @@ final class ConfigReader {
         do {
             return try parse(text)
         } catch {
-            report(value, "\(error.subject) \(error.message)")
+            // The parsers' subject is the value quoted; one that quotes it whole (UserSpec.parse)
+            // is shortened here.
+            let subject = error.subject == "\"\(text)\"" ? InputError.quoted(text) : error.subject
+            report(value, "\(subject) \(error.message)")
             return nil
         }
     }
@@ -223,7 +232,7 @@ final class ConfigReader {
         guard let text = text(value, expected: alternatives(spellings)) else { return nil }
         if let choice = Choice(rawValue: text) { return choice }
         let guess = Suggestion.question(for: text, in: spellings).map { "; \($0)" } ?? ""
-        report(value, "\"\(text)\" is not \(what) (expected \(alternatives(spellings))\(guess))")
+        report(value, "\(InputError.quoted(text)) is not \(what) (expected \(alternatives(spellings))\(guess))")
         return nil
     }
 }

@@ -40,7 +40,7 @@ struct HealthDecoder {
         let probe = decodeProbe(kind, probeValue, fields: fields, check: value, ports: ports)
         let period = fields["period"].flatMap(positiveDuration)
         let timeout = fields["timeout"].flatMap(positiveDuration)
-        let failures = fields["failures"].flatMap { reader.wholeNumber($0, atLeast: 1) }
+        let failures = fields["failures"].flatMap { reader.wholeNumber($0, in: 1...Limits.failures) }
         guard let probe else { return nil }
         var check = JobSpec.HealthCheck(probe: probe, period: period ?? defaultPeriod)
         if let timeout { check.timeout = timeout }
@@ -58,7 +58,7 @@ struct HealthDecoder {
             }
             let path = reader.text(value, expected: "a path such as /healthz")
             if let path, !path.hasPrefix("/") {
-                reader.report(value, "\"\(path)\" is not a path (expected one starting with /, such as /healthz)")
+                reader.report(value, "\(InputError.quoted(path)) is not a path (expected one starting with /, such as /healthz)")
             }
             guard let portValue = fields["port"] else {
                 reader.report(check.path, at: check.keyPosition, "an http check needs port: NAME, one of the job's ports")
@@ -93,17 +93,20 @@ struct HealthDecoder {
         guard let name = reader.text(value, expected: "a port name") else { return nil }
         if ports.written.contains(name) { return name }
         if ports.writtenInOrder.isEmpty {
-            reader.report(value, "\"\(name)\" is not one of the job's ports (it declares none: add ports: [\(name)])")
+            reader.report(value, "\(InputError.quoted(name)) is not one of the job's ports (it declares none: add ports: [\(InputError.shortened(name))])")
         } else {
             let guess = Suggestion.question(for: name, in: ports.writtenInOrder).map { "; \($0)" } ?? ""
-            reader.report(value, "\"\(name)\" is not one of the job's ports (declared: "
+            reader.report(value, "\(InputError.quoted(name)) is not one of the job's ports (declared: "
                           + "\(ports.writtenInOrder.joined(separator: ", "))\(guess))")
         }
         return nil
     }
 
     private func positiveDuration(_ value: YAMLValue) -> Duration? {
-        guard let duration = reader.parsed(value, expected: "a duration such as 5s", Quantity.duration) else { return nil }
+        let parsed = reader.parsed(value, expected: "a duration such as 5s") { text throws(InputError) in
+            try Quantity.duration(text, atMost: Limits.jobDuration)
+        }
+        guard let duration = parsed else { return nil }
         guard duration > .zero else {
             reader.report(value, "must be more than 0s")
             return nil

@@ -48,7 +48,7 @@ struct JobDecoder {
         var spec = JobSpec(
             name: name,
             kind: kind,
-            replicas: fields["replicas"].flatMap { reader.wholeNumber($0, atLeast: 0) } ?? 1,
+            replicas: fields["replicas"].flatMap { reader.wholeNumber($0, in: 0...Limits.replicas) } ?? 1,
             priority: fields["priority"].flatMap { reader.choice($0, what: "a priority") },
             command: decodeCommand(fields, environment: environment, ports: ports),
             environment: environment,
@@ -90,7 +90,7 @@ struct JobDecoder {
         let allowed = name.unicodeScalars.allSatisfy { $0.isLowercaseLetter || $0.isDigit || $0 == "-" }
         let valid = allowed && !name.isEmpty && !name.hasPrefix("-") && !name.hasSuffix("-") && name.count <= 63
         if valid { return nil }
-        return "\"\(name)\" is not a valid job name (expected lowercase letters, digits and -, starting and ending "
+        return "\(InputError.quoted(name)) is not a valid job name (expected lowercase letters, digits and -, starting and ending "
             + "with a letter or digit, at most 63 characters)"
     }
 
@@ -98,14 +98,14 @@ struct JobDecoder {
     /// letters, digits and single hyphens, not ending with one, at most 15 characters.
     static func portNameProblem(_ name: String) -> String? {
         if !name.isEmpty, name.allSatisfy(\.isNumber) {
-            return "\"\(name)\" is not a port name: ports are named (e.g. http) and drover picks each number"
+            return "\(InputError.quoted(name)) is not a port name: ports are named (e.g. http) and drover picks each number"
         }
         let scalars = name.unicodeScalars
         let allowed = scalars.allSatisfy { $0.isLowercaseLetter || $0.isDigit || $0 == "-" }
         let valid = allowed && scalars.first?.isLowercaseLetter == true && !name.hasSuffix("-")
             && !name.contains("--") && name.count <= 15
         if valid { return nil }
-        return "\"\(name)\" is not a port name (expected a lowercase letter, then lowercase letters, digits and "
+        return "\(InputError.quoted(name)) is not a port name (expected a lowercase letter, then lowercase letters, digits and "
             + "single hyphens, at most 15 characters, e.g. http or grpc-admin)"
     }
 
@@ -115,7 +115,7 @@ struct JobDecoder {
         let valid = scalars.first.map { $0 == "_" || $0.isLetter } == true
             && scalars.allSatisfy { $0 == "_" || $0.isLetter || $0.isDigit }
         if valid { return nil }
-        return "\"\(name)\" is not a variable name (expected letters, digits and _, not starting with a digit)"
+        return "\(InputError.quoted(name)) is not a variable name (expected letters, digits and _, not starting with a digit)"
     }
 
     // MARK: Fields
@@ -127,7 +127,7 @@ struct JobDecoder {
         for item in items {
             guard let name = reader.text(item, expected: "a port name") else { continue }
             if let first = firstWritten[name] {
-                reader.report(item, "port \"\(name)\" is declared twice (first at \(first.spoken))")
+                reader.report(item, "port \(InputError.quoted(name)) is declared twice (first at \(first.spoken))")
                 continue
             }
             firstWritten[name] = item.position
@@ -187,7 +187,8 @@ struct JobDecoder {
         if case .scalar = value.node, let text = reader.text(value) {
             // The commonest mistake: a shell command line. drover execs argv directly.
             let words = text.split(whereSeparator: \.isWhitespace).map { "\"\($0)\"" }.joined(separator: ", ")
-            reader.report(value, "expected a list of strings, got \"\(text)\" (drover runs no shell: write [\(words)])")
+            let rewritten = words.unicodeScalars.count <= InputError.longestEcho ? "[\(words)]" : "the program and each argument as a list item"
+            reader.report(value, "expected a list of strings, got \(InputError.quoted(text)) (drover runs no shell: write \(rewritten))")
             return []
         }
         guard let items = reader.list(value, expected: "a list of strings") else { return [] }
@@ -225,7 +226,7 @@ struct JobDecoder {
     private func decodeWorkdir(_ value: YAMLValue) -> String? {
         guard let path = reader.text(value, expected: "an absolute path") else { return nil }
         guard path.hasPrefix("/") else {
-            reader.report(value, "\"\(path)\" is not an absolute path (expected one starting with /)")
+            reader.report(value, "\(InputError.quoted(path)) is not an absolute path (expected one starting with /)")
             return nil
         }
         return path
@@ -238,7 +239,7 @@ struct JobDecoder {
         if let memory = fields["memory"], let bytes = reader.parsed(memory, expected: "a size such as 256Mi", Quantity.size) {
             if bytes == 0 { reader.report(memory, "must be more than 0") } else { resources.memory = bytes }
         }
-        resources.pids = fields["pids"].flatMap { reader.wholeNumber($0, atLeast: 1) }
+        resources.pids = fields["pids"].flatMap { reader.wholeNumber($0, in: 1...Limits.pids) }
         return resources
     }
 
@@ -253,7 +254,7 @@ struct JobDecoder {
             }
         }
         if let backoff = fields["backoff"] { decodeBackoff(backoff, into: &restart.backoff) }
-        if let maxFailures = fields["max_failures"].flatMap({ reader.wholeNumber($0, atLeast: 1) }) {
+        if let maxFailures = fields["max_failures"].flatMap({ reader.wholeNumber($0, in: 1...Limits.failures) }) {
             restart.maxFailures = maxFailures
         }
     }
@@ -273,7 +274,7 @@ struct JobDecoder {
         } else if fields["max"] == nil, backoff.initial > backoff.max, let initial = fields["initial"] {
             reader.report(initial, "must be at most max (\(formatDuration(backoff.max)))")
         }
-        if let multiplier = fields["multiplier"].flatMap({ reader.number($0, in: 1...Double.infinity) }) {
+        if let multiplier = fields["multiplier"].flatMap({ reader.number($0, in: 1...Limits.backoffMultiplier) }) {
             backoff.multiplier = multiplier
         }
         if let jitter = fields["jitter"].flatMap({ reader.number($0, in: 0...1) }) { backoff.jitter = jitter }
@@ -294,7 +295,7 @@ struct JobDecoder {
             reader.report(value.path, at: value.keyPosition, "missing required key \"port\" (the stable port to listen on)")
             return nil
         }
-        guard let port = reader.wholeNumber(portValue, atLeast: 1, atMost: 65535) else { return nil }
+        guard let port = reader.wholeNumber(portValue, in: Limits.ports) else { return nil }
         if ports.written.isEmpty {
             reader.report(value.path, at: value.keyPosition,
                           "a service forwards to one of the job's ports, and this job has none (declare one with ports: [NAME])")
@@ -336,8 +337,11 @@ struct JobDecoder {
         return names
     }
 
+    /// At most `Limits.jobDuration`.
     private func duration(_ value: YAMLValue) -> Duration? {
-        reader.parsed(value, expected: "a duration such as 30s", Quantity.duration)
+        reader.parsed(value, expected: "a duration such as 30s") { text throws(InputError) in
+            try Quantity.duration(text, atMost: Limits.jobDuration)
+        }
     }
 }
 

@@ -7,9 +7,11 @@ internal import Yams
 /// run; a set of files yields either every job or the errors, never part of the jobs.
 ///
 /// Where SPEC §1 is silent, drover does what Kubernetes and Nomad users expect:
-/// - A file may hold several documents (`---`); an empty file, an empty document or
-///   `jobs:` with nothing under it declares no jobs. A document whose top level is not a
-///   mapping is an error.
+/// - A file may hold several documents (`---`), and empty ones among them. A file that declares
+///   nothing at all (empty, only comments, only `---`), a document that is an empty mapping,
+///   and `jobs:` with nothing under it are errors: applied, they would delete every job
+///   without a word. `jobs: {}` declares no jobs on purpose. A document whose top level is
+///   not a mapping is an error.
 /// - `key:` with no value (or `~`, `null`) means "not given", as in Kubernetes: defaults apply.
 ///   Exceptions, because no default exists: `command:` ("must not be empty"), an `env` value
 ///   (write `""`), and a health probe (`http:`, `tcp:`, `exec:`).
@@ -21,7 +23,10 @@ internal import Yams
 /// - Duplicate keys in any mapping are errors (reported at the later occurrence); a job name
 ///   declared twice, in one file or across files, is an error naming both places; so is a
 ///   `service.port` used by two jobs.
-/// - YAML anchors, aliases and merge keys (`<<: *defaults`) work, as with Kubernetes' parser.
+/// - YAML anchors, aliases and merge keys (`<<: *defaults`) work, as with Kubernetes' parser,
+///   within bounds (`YAMLBounds`): at most 100000 nodes per document and 1000000 in all the
+///   files together, each alias and merge key counted as everything it brings in, and 64
+///   levels of nesting.
 /// - Job names are DNS labels (RFC 1123, ≤ 63 characters); port names follow Kubernetes
 ///   (IANA service names: lowercase letter first, letters, digits and single hyphens, ≤ 15);
 ///   `env` names are POSIX portable names (`[A-Za-z_][A-Za-z0-9_]*`) and may not be
@@ -36,6 +41,9 @@ internal import Yams
 /// - `resources.memory` and `pids` must be more than 0; `restart.backoff.initial` may be 0s (restart at once, every time: like systemd's RestartSec=0, for latency-critical jobs)
 ///   and at most `max`; `multiplier` ≥ 1; `jitter` within 0...1; health `period` and `timeout`
 ///   more than 0s, `failures` ≥ 1. `lameduck.grace: 0s` is allowed (no grace: kill at once).
+/// - Every number has a maximum (`Limits`, listed in README "Limits on values"): replicas
+///   10000, cpu 8192 cores, sizes 256Ti, pids 4194304, durations 24h, multiplier 100,
+///   failures 10000. YAML 1.1's base-60 numbers (`1:30`) are refused.
 /// - A health check names exactly one probe; `port:` goes with `http` only and must name a
 ///   declared port, as must `tcp:`. `service` needs the job to declare at least one port.
 /// - Capabilities are stored by canonical name (NET_BIND_SERVICE) in the order written; one
@@ -51,8 +59,9 @@ public enum JobsConfig {
         var declared: [String: (file: Int, position: Position)] = [:]
         var servicePorts: [Int: (job: String, file: Int, position: Position)] = [:]
 
+        var remainingNodes = Limits.yamlNodesInAll
         for (fileIndex, file) in files.enumerated() {
-            let composed = YAMLComposer.compose(file.text)
+            let composed = YAMLComposer.compose(file.text, remaining: &remainingNodes)
             let reader = ConfigReader(file: file.path, positions: composed.positions)
             for document in composed.documents {
                 for job in decodeDocument(document, reader: reader) {
@@ -83,8 +92,13 @@ public enum JobsConfig {
             }
             if let syntax = composed.syntaxError {
                 reader.report(.root, at: syntax.position, syntax.message)
+            } else if composed.documents.allSatisfy({ reader.document($0).isNull }) {
+                reader.report(.root, at: Position(line: 1, column: 1),
+                              "no jobs: the file is empty or holds only comments (write jobs: {} to declare no jobs on purpose)")
             }
             errors += reader.errors.map { (fileIndex, $0) }
+            // Past the budget every later file would only repeat that error.
+            if remainingNodes < 0 { break }
         }
 
         guard errors.isEmpty else {
@@ -102,9 +116,20 @@ public enum JobsConfig {
     private static func decodeDocument(_ node: Node, reader: ConfigReader) -> [DecodedJob] {
         let document = reader.document(node)
         if document.isNull { return [] }
-        guard let top = reader.mapping(document, keys: ["jobs"], expected: "a mapping with the key jobs"),
-              let jobsValue = top["jobs"],
-              let jobs = reader.mapping(jobsValue, keys: nil, expected: "a mapping of job names to jobs",
+        let errorsBefore = reader.errors.count
+        guard let top = reader.mapping(document, keys: ["jobs"], expected: "a mapping with the key jobs") else { return [] }
+        if let null = top.nullEntry("jobs") {
+            reader.report(null, "no jobs: nothing is written under jobs (write jobs: {} to declare no jobs on purpose)")
+            return []
+        }
+        guard let jobsValue = top["jobs"] else {
+            // `{}`; a misspelt key (`jobz:`) has been reported with a did-you-mean.
+            if reader.errors.count == errorsBefore {
+                reader.report(document, "no jobs: the document has no jobs key (write jobs: {} to declare no jobs on purpose)")
+            }
+            return []
+        }
+        guard let jobs = reader.mapping(jobsValue, keys: nil, expected: "a mapping of job names to jobs",
                                         duplicate: { "duplicate job name (first declared at \($0.spoken))" })
         else { return [] }
         let decoder = JobDecoder(reader: reader)

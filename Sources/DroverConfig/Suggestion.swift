@@ -3,6 +3,8 @@ enum Suggestion {
     /// The candidate closest to `word`, if it is close enough to be the intended one: at most one
     /// edit away for short words, two for longer ones, ignoring case and `_` versus `-`.
     static func closest(to word: String, in candidates: [String]) -> String? {
+        // No candidate is within two edits of a word this long: skip the quadratic distance.
+        guard word.unicodeScalars.count <= (candidates.map(\.count).max() ?? 0) + 2 else { return nil }
         let written = normalized(word)
         let allowed = written.count <= 4 ? 1 : 2
         var best: (candidate: String, distance: Int)?

@@ -1,3 +1,4 @@
+import DroverCore
 internal import Yams
 
 /// Where something is written in a jobs file: line and column from 1, columns in Unicode
@@ -17,7 +18,8 @@ struct ComposedFile {
     var documents: [Node]
     /// Turns the marks in `documents` into positions in the text the user wrote.
     var positions: PositionMap
-    /// The YAML error that ended composition, if any: the documents before it are still there.
+    /// The YAML error that ended composition, if any: the documents before it are still there
+    /// (none when the text went past `YAMLBounds`' limits: it is not composed at all).
     var syntaxError: (message: String, position: Position)?
 }
 
@@ -33,7 +35,11 @@ enum YAMLComposer {
     /// More renames than this and the file is reported with Yams's own error.
     static let renameLimit = 100
 
-    static func compose(_ original: String) -> ComposedFile {
+    /// `remaining`: the nodes the files read together may still produce (`YAMLBounds`).
+    static func compose(_ original: String, remaining: inout Int) -> ComposedFile {
+        if let bound = YAMLBounds.check(original, remaining: &remaining) {
+            return ComposedFile(documents: [], positions: PositionMap(), syntaxError: bound)
+        }
         var text = original
         var positions = PositionMap()
         var renames = 0
@@ -85,7 +91,7 @@ enum YAMLComposer {
              .composer(let context, let problem, let mark, _)?:
             return withContext(problem, context, mark)
         case .duplicatedKeysInMapping(let keys, let context)?:
-            let names = keys.map { "\"\($0)\"" }.joined(separator: ", ")
+            let names = keys.map { InputError.quoted($0) }.joined(separator: ", ")
             return ("duplicate key \(names)", positions.original(context.mark))
         case .reader(let problem, let offset, _, _)?:
             return ("invalid YAML: \(problem)", position(ofCharacterOffset: offset ?? 0, in: text))

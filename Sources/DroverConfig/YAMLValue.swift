@@ -1,3 +1,4 @@
+import DroverCore
 internal import Yams
 
 /// Where a value sits in a document: `jobs.web.resources.memory`, `jobs.web.command[3]`.
@@ -7,9 +8,11 @@ struct KeyPath: CustomStringConvertible {
     static let root = KeyPath()
 
     func key(_ name: String) -> KeyPath {
-        // Quoted when it would not read back as one segment (`jobs.web."a.b"`).
+        // Quoted when it would not read back as one segment (`jobs.web."a.b"`), or when it is too
+        // long to repeat whole (`jobs."aaaa…" (1048576 characters)`).
         let plain = !name.isEmpty && !name.contains(where: { ".[]\" ".contains($0) || $0.isNewline })
-        let segment = plain ? name : "\"\(name)\""
+            && name.unicodeScalars.count <= InputError.longestEcho
+        let segment = plain ? name : InputError.quoted(name)
         return KeyPath(description: description.isEmpty ? segment : "\(description).\(segment)")
     }
 
@@ -37,7 +40,7 @@ struct YAMLValue {
         switch node {
         case .scalar(let scalar):
             if isNull { return scalar.string.isEmpty ? "nothing" : "null" }
-            return "\"\(scalar.string)\""
+            return InputError.quoted(scalar.string)
         case .sequence: return "a list"
         case .mapping: return "a mapping"
         case .alias: return "an alias"

@@ -12,7 +12,7 @@ public struct Capability: Hashable, Comparable, Sendable, CustomStringConvertibl
         var name = text.uppercased()
         if name.hasPrefix("CAP_") { name.removeFirst(4) }
         guard let number = names.firstIndex(of: name) else {
-            throw InputError("\"\(text)\"", "is not a Linux capability (e.g. NET_BIND_SERVICE, SYS_PTRACE; see capabilities(7))")
+            throw InputError(InputError.quoted(text), "is not a Linux capability (e.g. NET_BIND_SERVICE, SYS_PTRACE; see capabilities(7))")
         }
         return Capability(number: number)!
     }

@@ -13,11 +13,11 @@ public enum Expansion {
                 rest = after.dropFirst()
             } else if after.hasPrefix("{") {
                 guard let close = after.firstIndex(of: "}") else {
-                    throw InputError("\"\(text)\"", "has an unclosed ${ (write $$ for a literal $)")
+                    throw InputError(InputError.quoted(text), "has an unclosed ${ (write $$ for a literal $)")
                 }
                 let name = String(after[after.index(after: after.startIndex)..<close])
                 guard let value = environment[name] else {
-                    throw InputError("\"\(text)\"", "refers to ${\(name)}, which is not set in the environment")
+                    throw InputError(InputError.quoted(text), "refers to ${\(InputError.shortened(name))}, which is not set in the environment")
                 }
                 result += value
                 rest = after[after.index(after: close)...]

@@ -18,7 +18,7 @@ public enum Signals {
         var name = text.uppercased()
         if !name.hasPrefix("SIG") { name = "SIG" + name }
         guard let entry = table.first(where: { $0.0 == name }) else {
-            throw InputError("\"\(text)\"", "is not a signal (e.g. SIGTERM, SIGINT, SIGUSR1)")
+            throw InputError(InputError.quoted(text), "is not a signal (e.g. SIGTERM, SIGINT, SIGUSR1)")
         }
         return entry.1
     }

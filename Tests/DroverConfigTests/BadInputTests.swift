@@ -57,7 +57,7 @@ let badInputs: [BadInput] = [
         jobs: [
 
         """, [
-            "web.yaml: jobs.web.replicas: must be 0 or more, got -1 (line 3, col 15)",
+            "web.yaml: jobs.web.replicas: must be between 0 and 10000, got -1 (line 3, col 15)",
             "web.yaml: invalid YAML: did not find expected node content (while parsing a flow node started at line 7, col 1) (line 7, col 1)",
         ]),
     BadInput("duplicate key", """
@@ -127,7 +127,7 @@ let badInputs: [BadInput] = [
             command: [x]
 
         """, [
-            "web.yaml: jobs.web.colour: unknown key (known keys: kind, replicas, priority, command, env, user, workdir, ports, resources, restart, lameduck, health, service, capabilities, host_root, filesystem) (line 3, col 10)",
+            "web.yaml: jobs.web.colour: unknown key (known keys: kind, replicas, priority, command, env, user, workdir, ports, resources, restart, lameduck, health, service, capabilities, host_root, filesystem, network) (line 3, col 10)",
         ]),
     BadInput("merge key with a scalar", """
         jobs:
@@ -165,7 +165,7 @@ let badInputs: [BadInput] = [
             replicas: -1
 
         """, [
-            "web.yaml: jobs.web.replicas: must be 0 or more, got -1 (line 4, col 15)",
+            "web.yaml: jobs.web.replicas: must be between 0 and 10000, got -1 (line 4, col 15)",
         ]),
     BadInput("resources is a list", """
         jobs:
@@ -224,7 +224,7 @@ let badInputs: [BadInput] = [
 
         """, [
             "web.yaml: jobs.web.resources.memory: must be more than 0 (line 4, col 25)",
-            "web.yaml: jobs.web.resources.pids: must be 1 or more, got 0 (line 4, col 34)",
+            "web.yaml: jobs.web.resources.pids: must be between 1 and 4194304, got 0 (line 4, col 34)",
         ]),
     BadInput("bad cpu", """
         jobs:
@@ -294,7 +294,7 @@ let badInputs: [BadInput] = [
 
         """, [
             "web.yaml: jobs.web.restart.backoff.jitter: must be between 0 and 1, got 1.5 (line 5, col 25)",
-            "web.yaml: jobs.web.restart.backoff.multiplier: must be 1 or more, got 0.5 (line 5, col 42)",
+            "web.yaml: jobs.web.restart.backoff.multiplier: must be between 1 and 100, got 0.5 (line 5, col 42)",
         ]),
     BadInput("backoff max below initial", """
         jobs:
@@ -313,7 +313,7 @@ let badInputs: [BadInput] = [
             restart: {max_failures: 0}
 
         """, [
-            "web.yaml: jobs.web.restart.max_failures: must be 1 or more, got 0 (line 4, col 29)",
+            "web.yaml: jobs.web.restart.max_failures: must be between 1 and 10000, got 0 (line 4, col 29)",
         ]),
 
     // MARK: Jobs: names, duplicates, command
@@ -435,7 +435,7 @@ let badInputs: [BadInput] = [
 
         """, [
             "web.yaml: jobs.web.command[1]: contains a NUL character (\\0), which no program can be given (line 3, col 18)",
-            "web.yaml: jobs.web.replicas: 99999999999999999999 is too large a number (line 4, col 15)",
+            "web.yaml: jobs.web.replicas: must be between 0 and 10000, got 99999999999999999999 (line 4, col 15)",
         ]),
     BadInput("bad user", """
         jobs:

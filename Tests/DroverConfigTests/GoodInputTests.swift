@@ -113,7 +113,8 @@ import Testing
 }
 
 @Suite struct Documents {
-    @Test(arguments: ["", "# no jobs yet\n", "---\n", "jobs:\n", "jobs: {}\n", "---\n---\njobs:\n", "\u{FEFF}jobs: {}\n"])
+    /// No jobs only when written so (NoJobsTests: an empty file is an error).
+    @Test(arguments: ["jobs: {}\n", "# none yet\njobs: {}\n", "---\n---\njobs: {}\n", "jobs: {}\n---\n", "\u{FEFF}jobs: {}\n"])
     func noJobs(text: String) {
         #expect(JobsConfig.parse([JobsFile(path: "empty.yaml", text: text)]) == .success([]))
     }
@@ -144,7 +145,7 @@ import Testing
         let jobs = parsedJobs([
             ("b.yaml", "jobs:\n  zeta:\n    command: [z]\n  alpha:\n    command: [a]\n"),
             ("a.yaml", "jobs:\n  mid:\n    command: [m]\n"),
-            ("c.yaml", ""),
+            ("c.yaml", "jobs: {}\n"),
         ])
         #expect(jobs.map(\.name) == ["zeta", "alpha", "mid"])
         #expect(jobs.map(\.command) == [["z"], ["a"], ["m"]])

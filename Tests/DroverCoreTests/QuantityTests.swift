@@ -17,8 +17,16 @@ import Testing
         }
     }
 
-    @Test func overflow() {
-        #expect(throws: InputError("\"99999999999Ti\"", "is too large a size")) { try Quantity.size("99999999999Ti") }
+    /// At most `Limits.size` (256Ti): 2^63 bytes crashed admission's Int64 arithmetic.
+    @Test(arguments: ["99999999999Ti", "9223372036854775808", "18446744073709551616", "99999999999999999999999",
+                      "257Ti", "262145Gi", "281474976710657"])
+    func tooLarge(text: String) {
+        #expect(throws: InputError("\"\(text)\"", "is too large a size (at most 256Ti)")) { try Quantity.size(text) }
+    }
+
+    @Test func largestAccepted() throws {
+        #expect(try Quantity.size("256Ti") == Limits.size)
+        #expect(try Quantity.size("281474976710656") == 1 << 48)
     }
 
     @Test(arguments: [(UInt64(268_435_456), "256Mi"), (1024, "1Ki"), (1000, "1000"), (3 << 30, "3Gi")])
@@ -36,10 +44,30 @@ import Testing
         #expect(try Quantity.duration(text) == duration)
     }
 
-    @Test(arguments: ["", "30", "s", "1.5s", "-1s", "10 s", "5d", "ms100", "1m30"])
+    @Test(arguments: ["", "30", "s", "1.5s", "-1s", "10 s", "5d", "ms100", "1m30", "99999999999999999999", "9999999999h1x"])
     func invalid(text: String) {
         #expect(throws: InputError("\"\(text)\"", "is not a duration (expected a number with ms, s, m or h, e.g. 30s or 1m30s)")) {
             try Quantity.duration(text)
+        }
+    }
+}
+
+extension DurationParsing {
+    /// `grace: 9999999999h` and digits past Int64 are too long, with the limit, not malformed.
+    @Test(arguments: ["9999999999h", "99999999999999999999s", "10001h", "10000h1ms", "2562047h47m16s854ms"])
+    func tooLongByDefault(text: String) {
+        #expect(throws: InputError("\"\(text)\"", "is too long a duration (at most 10000h)")) { try Quantity.duration(text) }
+    }
+
+    @Test func longestByDefault() throws {
+        #expect(try Quantity.duration("10000h") == Limits.anyDuration)
+    }
+
+    /// A caller's own limit (a jobs file's durations: `Limits.jobDuration`).
+    @Test func callersLimit() throws {
+        #expect(try Quantity.duration("24h", atMost: Limits.jobDuration) == .seconds(86400))
+        #expect(throws: InputError("\"24h1ms\"", "is too long a duration (at most 24h)")) {
+            try Quantity.duration("24h1ms", atMost: Limits.jobDuration)
         }
     }
 }
@@ -52,11 +80,24 @@ import Testing
         #expect(cpu.cpuMax() == cpuMax)
     }
 
-    @Test(arguments: ["", "lots", "-1", "0m", ".5", "nan", "inf"])
+    @Test(arguments: ["", "lots", "-1", "0m", ".5", "nan", "inf", "NaN", "1nan", "0x10", "0x1p3", "-0.5", "+1", "1.5m", "-5m", "m"])
     func invalid(text: String) {
         #expect(throws: InputError("\"\(text)\"", "is not a CPU amount (expected cores such as 0.5 or 2, or millicores such as 250m)")) {
             try Quantity.cpu(text)
         }
+    }
+
+    /// At most `Limits.cpuCores`: `1e300` and `9999999999999999999` trapped converting to
+    /// millicores (`drover run --cpu`, `droverd --capacity`, `resources.cpu`).
+    @Test(arguments: ["1e300", "9999999999999999999", "1e400", "99999999999999999999999999999999999999m", "8193",
+                      "8192.001", "8192001m"])
+    func tooMuch(text: String) {
+        #expect(throws: InputError("\"\(text)\"", "is too much CPU (at most 8192 cores)")) { try Quantity.cpu(text) }
+    }
+
+    @Test(arguments: [("8192", 8_192_000), ("8192000m", 8_192_000), ("1e3", 1_000_000), ("2.5e-1", 250)])
+    func largeAndScientific(text: String, millicores: Int) throws {
+        #expect(try Quantity.cpu(text).millicores == millicores)
     }
 
     @Test func tooSmall() {
