@@ -168,9 +168,16 @@ public struct RestartRule: Hashable, Sendable {
             return .stayDown(.gaveUp(failures: failures.total, lastReason: reason))
         }
         if restart.policy == .never { return .stayDown(.policyNever) }
-        return .restart(after: delay(afterConsecutiveFailures: failures.consecutive, jitterSample: jitterSample),
-                        crashlooping: failures.consecutive >= Self.crashloopThreshold)
+        var wait = delay(afterConsecutiveFailures: failures.consecutive, jitterSample: jitterSample)
+        // A start that failed (no executable, no uid left...) fails again at once: even with
+        // `initial: 0s` it goes through a backoff, or droverd would retry it in a tight loop.
+        if case .spawnFailed = reason { wait = max(wait, Self.spawnFailureFloor) }
+        return .restart(after: wait, crashlooping: failures.consecutive >= Self.crashloopThreshold)
     }
+
+    /// The least wait after a start that failed, whatever the backoff says (SPEC §9's default
+    /// initial backoff).
+    public static let spawnFailureFloor: Duration = .milliseconds(100)
 
     /// The wait before the next start after the `n`th failure in a row (n ≥ 1):
     /// `initial × multiplier^(n-1)`, capped at `max`, moved by ±`jitter` of itself, then kept

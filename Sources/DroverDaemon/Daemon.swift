@@ -83,6 +83,13 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: (options.socketPath as NSString).deletingLastPathComponent,
                                             withIntermediateDirectories: true)
+    // Two droverds on one state directory would adopt the same replicas and fight over them;
+    // two on one socket would take it from each other.
+    let locks: [InstanceLock]
+    do {
+        locks = [try InstanceLock(path: stateRoot + "/droverd.lock"), try InstanceLock(path: options.socketPath + ".lock")]
+    } catch { throw DaemonStartError.setup("\(error)") }
+    defer { withExtendedLifetime(locks) {} }
     // One pidfd per replica: a thousand replicas need more than the usual 1024 soft limit.
     var files = rlimit()
     if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 && files.rlim_cur < files.rlim_max {
@@ -173,7 +180,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     await supervisor.shutdown(stopReplicas: options.stopReplicasOnExit)
     // Replicas that stay keep their service port: the pinned steering programs stay too.
     await proxies.stopAll(keepSteering: !options.stopReplicasOnExit)
-    unlink(socketPath)
+    unlink(socketPath) // ours: the socket lock says no other droverd serves this path
 }
 
 /// systemd `Type=notify` with a watchdog: READY=1 once serving, WATCHDOG=1 at half the

@@ -96,14 +96,28 @@ final class Store: @unchecked Sendable {
         var stopped: Bool
     }
 
-    func jobs() throws -> [String: StoredJob] {
+    /// The stored jobs, and the ones that cannot be run as stored (written by a droverd that
+    /// checked less, or edited by hand), each with why: droverd starts with the rest instead
+    /// of crashing on its own store at every start.
+    func jobs() throws -> (jobs: [String: StoredJob], refused: [String: String]) {
         try database.read { db in
             var result: [String: StoredJob] = [:]
+            var refused: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, spec, stopped FROM job") {
-                let spec = try JSONDecoder().decode(JobSpec.self, from: Data((row["spec"] as String).utf8))
-                result[row["name"]] = StoredJob(spec: spec, stopped: row["stopped"])
+                let name: String = row["name"]
+                let spec: JobSpec
+                do { spec = try JSONDecoder().decode(JobSpec.self, from: Data((row["spec"] as String).utf8)) } catch {
+                    refused[name] = "its stored spec cannot be read: \(error)"
+                    continue
+                }
+                let problems = spec.valuesOutsideLimits
+                guard problems.isEmpty else {
+                    refused[name] = problems.map(\.description).joined(separator: "; ")
+                    continue
+                }
+                result[name] = StoredJob(spec: spec, stopped: row["stopped"])
             }
-            return result
+            return (result, refused)
         }
     }
 

@@ -66,7 +66,9 @@ actor Supervisor {
     private(set) var drained = false
     private var replicas: [Key: Replica] = [:]
     private var allocator: PortAllocator
-    private var tokens: [UInt64: Key] = [:]
+    /// What each monitor token watches: the replica and the pid of the process it was given for
+    /// (a report for an earlier process of the same replica is stale, not about the current one).
+    private var tokens: [UInt64: (key: Key, pid: Int32)] = [:]
     private var nextToken: UInt64 = 1
     private var logRotation: Task<Void, Never>?
     private var releasedResources = false
@@ -107,11 +109,19 @@ actor Supervisor {
             Task { await self.processExited(token: token) }
         }
         self.monitor = monitor
-        jobs = try store.jobs()
+        let stored = try store.jobs()
+        jobs = stored.jobs
+        for (name, why) in stored.refused.sorted(by: { $0.key < $1.key }) {
+            // Its replicas are left alone (no record of ours claims them below): a fixed apply
+            // of the job takes them over.
+            failedJobs[name] = "refused at start: \(why)"
+            event(subject: name, kind: "refused", message: why)
+            logger.error("job \(name) refused at start: \(why); apply it again to replace it")
+        }
         identities = try store.identities()
         drained = try store.drained()
         let records = try store.replicas()
-        for record in records {
+        for record in records where stored.refused[record.job] == nil {
             let key = Key(job: record.job, index: record.index)
             let replica = Replica(lifecycle: record.lifecycle, ports: record.ports)
             replica.unenforced = record.unenforced
@@ -518,10 +528,14 @@ actor Supervisor {
         for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
             rmdir((file as NSString).deletingLastPathComponent)
         }
-        // The uid is free again only once no file of the job's is left to be owned by it.
-        if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }),
-           identities.removeValue(forKey: key.job) != nil {
-            do { try store.releaseIdentity(job: key.job) } catch { logger.error("releasing \(key.job)'s uid: \(error)") }
+        if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }) {
+            // SPEC §2: a deleted job's state goes, that of indices scaled away long ago too (a
+            // job created again under the name must not find old checkpoints).
+            try? FileManager.default.removeItem(atPath: paths.jobStateDirectory(key.job))
+            // The uid is free again only once no file of the job's is left to be owned by it.
+            if identities.removeValue(forKey: key.job) != nil {
+                do { try store.releaseIdentity(job: key.job) } catch { logger.error("releasing \(key.job)'s uid: \(error)") }
+            }
         }
     }
 
@@ -890,7 +904,7 @@ actor Supervisor {
         guard let sandbox = replica.sandbox, let monitor else { return }
         let token = nextToken
         nextToken += 1
-        tokens[token] = key
+        tokens[token] = (key, sandbox.pid)
         do {
             try monitor.watch(pidfd: sandbox.pidfd, token: token)
         } catch {
@@ -899,7 +913,8 @@ actor Supervisor {
     }
 
     private func processExited(token: UInt64) {
-        guard let key = tokens.removeValue(forKey: token), let replica = replicas[key], let sandbox = replica.sandbox else { return }
+        guard let (key, pid) = tokens.removeValue(forKey: token), let replica = replicas[key], let sandbox = replica.sandbox,
+              sandbox.pid == pid else { return }
         monitor?.unwatch(pidfd: sandbox.pidfd)
         replica.healthTask?.cancel()
         replica.healthTask = nil
@@ -916,7 +931,9 @@ actor Supervisor {
         if oomKills > 0 { return .oomKilled }
         // drover-init's status file says how the workload itself ended (killed by SIGTERM,
         // not "drover-init exited 143"); waitid is the fallback when init could not write it.
-        let waited = statusFromFile ? nil : replica.sandbox?.wait()
+        // Never a blocking wait: the actor must not stop for a process that is still alive
+        // (its pidfd said it ended; a stale report finds nothing to collect).
+        let waited = statusFromFile ? nil : replica.sandbox?.poll()
         if let text = try? String(contentsOfFile: paths.statusFile(key), encoding: .utf8),
            let raw = Int32(text.replacingOccurrences(of: "status=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)) {
             let signal = raw & 0x7f
@@ -1136,7 +1153,8 @@ struct DaemonPaths: Sendable {
     var namesDirectory: String { runtime + "/names" }
 
     var database: String { root + "/drover.db" }
-    func stateDirectory(_ key: Supervisor.Key) -> String { "\(root)/state/\(key.job)/\(key.index)" }
+    func stateDirectory(_ key: Supervisor.Key) -> String { "\(jobStateDirectory(key.job))/\(key.index)" }
+    func jobStateDirectory(_ job: String) -> String { "\(root)/state/\(job)" }
     func runDirectory(_ key: Supervisor.Key) -> String { "\(root)/run/\(key.job)/\(key.index)" }
     func lameduckFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/lameduck" }
     func statusFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/status" }

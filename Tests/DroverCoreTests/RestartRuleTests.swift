@@ -144,6 +144,21 @@ private func rule(_ kind: JobSpec.Kind, _ policy: JobSpec.RestartPolicy, maxFail
                                                                          healthyFor: .zero, jitterSample: 0)
         #expect(decision == .restart(after: .seconds(60), crashlooping: true))
     }
+
+    /// Issue 12: with `initial: 0s` a start that fails restarted at once, in the same turn,
+    /// until the stack overflowed. A failed start always waits.
+    @Test(arguments: [JobSpec.Kind.serving, .batch])
+    func aFailedStartWaitsEvenWithAZeroBackoff(_ kind: JobSpec.Kind) {
+        let zero = JobSpec.Backoff(initial: .zero, max: .zero, multiplier: 1, jitter: 0)
+        var failures = FailureCount(consecutive: 0, total: 0)
+        let afterSpawnFailure = rule(kind, .always, maxFailures: 100, backoff: zero)
+            .decide(after: .spawnFailed(message: "no such file"), failures: &failures, healthyFor: .zero, jitterSample: 0)
+        #expect(afterSpawnFailure == .restart(after: RestartRule.spawnFailureFloor, crashlooping: false))
+        var others = FailureCount(consecutive: 0, total: 0)
+        let afterCrash = rule(kind, .always, maxFailures: 100, backoff: zero)
+            .decide(after: .exited(code: 1), failures: &others, healthyFor: .zero, jitterSample: 0)
+        #expect(afterCrash == .restart(after: .zero, crashlooping: false), "a process that ran restarts at once, as asked")
+    }
 }
 
 @Suite struct EvictionRules {
