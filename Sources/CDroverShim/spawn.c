@@ -128,7 +128,16 @@ static int set_mount_attr(const char *target, unsigned int flags, uint64_t set, 
     return (int)syscall(__NR_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr);
 }
 
-static int apply_mount(const struct drover_mount *m, int *tree_fds) {
+// What apply_mount remembers from one step to the next (the child may not allocate).
+struct mount_state {
+    int *tree_fds;
+    // The first directory masked: the others get a bind of its empty tmpfs (a bind costs less
+    // than a new file system).
+    const char *masked_directory;
+};
+
+static int apply_mount(const struct drover_mount *m, struct mount_state *state) {
+    int *tree_fds = state->tree_fds;
     switch (m->kind) {
     case DROVER_MOUNT_PLAIN:
         return mount(m->source, m->target, m->fstype, m->flags, m->data);
@@ -169,10 +178,15 @@ static int apply_mount(const struct drover_mount *m, int *tree_fds) {
     case DROVER_MOUNT_MASK: {
         struct stat info;
         if (stat(m->target, &info) != 0) return -1;
-        if (S_ISDIR(info.st_mode))
-            return mount("tmpfs", m->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
-        return mount("/dev/null", m->target, NULL, MS_BIND, NULL);
+        if (!S_ISDIR(info.st_mode)) return mount("/dev/null", m->target, NULL, MS_BIND, NULL);
+        if (state->masked_directory) return mount(state->masked_directory, m->target, NULL, MS_BIND, NULL);
+        if (mount("tmpfs", m->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") != 0) return -1;
+        state->masked_directory = m->target;
+        return 0;
     }
+    case DROVER_MOUNT_BIND_READONLY:
+        if (mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+        return set_mount_attr(m->target, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
     default:
         errno = EINVAL;
         return -1;
@@ -300,9 +314,10 @@ __attribute__((noreturn)) static void sandbox_child(const struct drover_spawn_pl
     umask(0);
     // Filesystem view, as host root in a mount namespace the host's user namespace owns: the
     // replica, later in a user namespace of its own, can change none of it.
+    struct mount_state mount_state = {.tree_fds = p->tree_fds, .masked_directory = NULL};
     for (size_t i = 0; i < p->mount_count; i++) {
         const struct drover_mount *m = &p->mounts[i];
-        if (apply_mount(m, p->tree_fds) != 0 && !(m->optional && errno == ENOENT))
+        if (apply_mount(m, &mount_state) != 0 && !(m->optional && errno == ENOENT))
             fail(report_fd, DROVER_STEP_MOUNT, (int)i);
     }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) != 0)

@@ -26,8 +26,9 @@ public enum MountStep: Equatable, Sendable {
     case mask(String)
     /// A fresh procfs for the new PID namespace.
     case proc
-    /// cgroup2, read-only, rooted at the sandbox's own leaf (its cgroup namespace).
-    case cgroup
+    /// The sandbox's own cgroup leaf (`source`, the host's path), read-only on /sys/fs/cgroup:
+    /// what a cgroup2 mount in its cgroup namespace would show, without a new file system.
+    case cgroup(leaf: String)
 
     /// Read-only inside: runc's default `readonlyPaths`.
     public static let readOnlyKernelPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
@@ -41,9 +42,9 @@ public enum MountStep: Equatable, Sendable {
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]
 
-    /// `cgroupNamespace`: the sandbox has a cgroup namespace rooted at its leaf, so a cgroupfs
-    /// mounted inside shows that leaf only.
-    public static func plan(for spec: SandboxSpec, cgroupNamespace: Bool) -> [MountStep] {
+    /// `cgroupLeaf`: the sandbox's leaf (it has a cgroup namespace rooted there), shown as its
+    /// whole cgroupfs.
+    public static func plan(for spec: SandboxSpec, cgroupLeaf: String?) -> [MountStep] {
         var steps: [MountStep] = [.makeRootPrivate]
         // Everything shown at its own path, copied before / is made read-only (so a writable
         // path stays writable) and before droverd's paths are hidden (so it can be found).
@@ -60,12 +61,7 @@ public enum MountStep: Equatable, Sendable {
         steps.append(.proc)
         steps += readOnlyKernelPaths.map { .readOnlyBind($0) }
         steps += maskedKernelPaths.map { .mask($0) }
-        if cgroupNamespace {
-            // On a pure cgroup v2 host /sys/fs/cgroup is the same cgroup2 file system, which
-            // cannot be mounted on itself (EBUSY): a tmpfs goes between.
-            steps.append(.tmpfs(target: "/sys/fs/cgroup", mode: "755", size: 4096))
-            steps.append(.cgroup)
-        }
+        if let cgroupLeaf { steps.append(.cgroup(leaf: cgroupLeaf)) }
 
         // droverd's own files: not there at all, but for what this sandbox is shown of them.
         let hidden = spec.hiddenPaths.filter { path in !spec.hiddenPaths.contains { path != $0 && isBelow(path, $0) } }

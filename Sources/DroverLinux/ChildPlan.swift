@@ -23,15 +23,15 @@ struct ChildPlan {
     let ownNetwork: Bool
 
     init(spec: SandboxSpec, executable: String, environment: [String: String], user: ResolvedUser,
-         userNamespaceFD: Int32, cgroupNamespace: Bool, joinPIDFD: Int32 = -1, joinUserNamespace: Bool = false) {
+         userNamespaceFD: Int32, cgroupLeaf: String?, joinPIDFD: Int32 = -1, joinUserNamespace: Bool = false) {
         argv = ["drover-init", executable] + spec.command
         self.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         self.joinPIDFD = joinPIDFD
         self.joinUserNamespace = joinUserNamespace
         self.userNamespaceFD = userNamespaceFD
-        self.cgroupNamespace = cgroupNamespace
+        cgroupNamespace = cgroupLeaf != nil
         ownNetwork = joinPIDFD < 0 && spec.network == .none
-        mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec, cgroupNamespace: cgroupNamespace)
+        mounts = joinPIDFD >= 0 ? [] : MountStep.plan(for: spec, cgroupLeaf: cgroupLeaf)
         hostname = joinPIDFD >= 0 ? nil : spec.hostname
         workdir = spec.workdir
         self.user = user
@@ -119,7 +119,7 @@ extension MountStep {
         case .readOnlyBind(let path): return "read-only bind \(path)"
         case .mask(let path): return "mask \(path)"
         case .proc: return "proc on /proc"
-        case .cgroup: return "cgroup2 on /sys/fs/cgroup"
+        case .cgroup(let leaf): return "bind \(leaf) on /sys/fs/cgroup"
         }
     }
 
@@ -182,8 +182,10 @@ extension MountStep {
             m.optional = 1
         case .proc:
             plain("proc", "/proc", "proc", Int(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil)
-        case .cgroup:
-            plain("cgroup2", "/sys/fs/cgroup", "cgroup2", Int(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), nil)
+        case .cgroup(let leaf):
+            m.kind = Int32(DROVER_MOUNT_BIND_READONLY.rawValue)
+            m.source = arena.string(leaf)
+            m.target = arena.string("/sys/fs/cgroup")
         }
         return m
     }

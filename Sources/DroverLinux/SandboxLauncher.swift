@@ -113,7 +113,7 @@ public final class SandboxLauncher: @unchecked Sendable {
             throw error
         }
         let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment, user: prepared.user,
-                             userNamespaceFD: userNamespaceFD, cgroupNamespace: leaf != nil)
+                             userNamespaceFD: userNamespaceFD, cgroupLeaf: leaf?.path)
         return try spawn(plan, seccomp: prepared.filter, cgroupFD: leaf?.directoryFD ?? -1, stdio: stdio,
                          statusFD: statusFD, leaf: leaf, unenforced: unenforced)
     }
@@ -131,7 +131,7 @@ public final class SandboxLauncher: @unchecked Sendable {
         let cgroup: CgroupLeaf
         do { cgroup = try CgroupLeaf(existing: cgroupPath) } catch { throw .cgroup(error) }
         let plan = ChildPlan(spec: spec, executable: prepared.executable, environment: prepared.environment,
-                             user: prepared.user, userNamespaceFD: -1, cgroupNamespace: false, joinPIDFD: target,
+                             user: prepared.user, userNamespaceFD: -1, cgroupLeaf: nil, joinPIDFD: target,
                              joinUserNamespace: Self.namespace("user", of: "\(pid)") != Self.namespace("user", of: "self"))
         return try spawn(plan, seccomp: prepared.filter, cgroupFD: cgroup.directoryFD, stdio: stdio,
                          statusFD: -1, leaf: nil, unenforced: [])

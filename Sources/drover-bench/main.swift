@@ -1,7 +1,7 @@
 // drover-bench: spawn-to-exit latency of a fully isolated sandbox through drover's library,
 // in one process (no CLI start-up): namespaces (user and cgroup included), the read-only host
 // with private /tmp, /var/tmp, /dev and /proc, the masked kernel paths, cgroup leaf created
-// and removed, seccomp, no capabilities, user nobody (SPEC §10). Prints one line in
+// and removed, the port guard, seccomp, no capabilities, user nobody (SPEC §10). Prints one line in
 // bench/peers.sh's format so `make bench` can set it beside the peers:
 //   drover-inprocess median_ms=<f> p90_ms=<f> cpu_median_ms=<f> n=<N>
 // XB_HOSTROOT=1: the same without the user namespace (`host_root: true`), named
@@ -43,6 +43,8 @@ do {
     if getenv("XB_NOSECCOMP") != nil { spec.seccomp = nil }
     let hostRoot = getenv("XB_HOSTROOT") != nil
     spec.hostRoot = hostRoot
+    // A replica's port guard (SPEC §10): it may bind nothing but an ephemeral port here.
+    spec.bindablePorts = []
     var wall: [Double] = []
     var cpuTimes: [Double] = []
     for iteration in 0..<(warmup + iterations) {

@@ -61,7 +61,7 @@ import Testing
 
 @Suite struct MountPlans {
     @Test func defaultSandboxSeesTheHostReadOnlyAndTheKernelsKnobsNot() {
-        let steps = MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupNamespace: true)
+        let steps = MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupLeaf: "/sys/fs/cgroup/drover/web.0")
         #expect(Array(steps.prefix(4)) == [
             .makeRootPrivate,
             .readOnlyTree("/"),
@@ -79,15 +79,15 @@ import Testing
                      "/proc/acpi", "/proc/scsi", "/sys/firmware"] {
             #expect(steps.firstIndex(of: .mask(path)).map { $0 > proc } == true, "\(path) masked after /proc")
         }
-        #expect(steps.last == .cgroup)
-        #expect(!MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupNamespace: false).contains(.cgroup))
+        #expect(steps.last == .cgroup(leaf: "/sys/fs/cgroup/drover/web.0"))
+        #expect(!MountStep.plan(for: SandboxSpec(command: ["/bin/true"]), cgroupLeaf: nil).contains { if case .cgroup = $0 { true } else { false } })
     }
 
     @Test func ownPathsReappearUnderHiddenOnes() {
         let spec = SandboxSpec(command: ["/bin/true"], stateDirectory: "/var/lib/drover/state/web/0",
                                writablePaths: ["/srv/cache"], readOnlyPaths: ["/var/lib/drover/run/web/0"],
                                hiddenPaths: ["/var/lib/drover", "/var/lib/drover/state", "/run/drover"], tmpSize: 1 << 20)
-        let steps = MountStep.plan(for: spec, cgroupNamespace: false)
+        let steps = MountStep.plan(for: spec, cgroupLeaf: nil)
         // Copied while the host's tree is still writable and visible.
         #expect(Array(steps.prefix(5)) == [
             .makeRootPrivate,

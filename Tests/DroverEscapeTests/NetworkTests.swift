@@ -38,6 +38,24 @@ struct NetworkTests {
         #expect(try probe(["bind", "0"], run: ["--network", "none"]) == "ok", "loopback is up")
     }
 
+    @Test func aNetworkNoneReplicaHasNoRouteOut() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("offline")
+        try #require(daemon.apply("""
+            jobs:
+              \(job):
+                kind: batch
+                network: none
+                command: ["/bin/sh", "-c", "\(TestEnvironment.testload) probe route-out; \(TestEnvironment.testload) probe bind 0; true"]
+            """).code == 0)
+        #expect(waitFor(timeout: 30) { (try? daemon.drover(["ps", job]).stdout.contains("succeeded")) == true })
+        let logs = try daemon.drover(["logs", job + "/0"]).stdout
+        #expect(logs.contains("probe=route-out result=ENETUNREACH"), "no route out: \(logs)")
+        #expect(logs.contains("probe=bind result=ok"), "its own loopback works: \(logs)")
+        #expect(try control(["route-out"]) == "ok", "control: the host has a route out")
+    }
+
     @Test func abstractUnixSocketsOfTheHostAreOutOfReach() throws {
         let name = "drover-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

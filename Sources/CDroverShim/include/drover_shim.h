@@ -86,6 +86,8 @@ enum drover_mount_kind {
     DROVER_MOUNT_MASK = 8,
     // mount_setattr(target, 0, MOUNT_ATTR_RDONLY): this mount only, not the ones below it
     DROVER_MOUNT_READONLY_ONE = 9,
+    // bind source on target (recursively), read-only
+    DROVER_MOUNT_BIND_READONLY = 10,
 };
 
 struct drover_mount {

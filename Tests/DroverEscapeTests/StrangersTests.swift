@@ -1,0 +1,60 @@
+import DroverCore
+import DroverLinux
+import DroverTestSupport
+import DroverWire
+import Foundation
+import Glibc
+import Testing
+
+/// SPEC §10 / issue 11: jobs are strangers to each other and to droverd. Job B, as its own uid
+/// and as root inside, goes after job A's state, logs and environment, droverd's store and its
+/// API socket; every path is there on the host (the control reads it as real root) and not
+/// there inside.
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"))
+struct StrangersTests {
+    func replica(_ daemon: TestDaemon, _ job: String) -> ReplicaStatus? {
+        let ps = (try? daemon.drover(["ps", "--json"]).stdout) ?? "[]"
+        return (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
+    }
+
+    @Test(arguments: ["", "root"])
+    func anotherJobsFilesAndDroverdsAreNotThere(_ user: String) throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let (a, b) = (daemon.job("a"), daemon.job("b"))
+        let testload = TestEnvironment.testload
+        try #require(daemon.apply("""
+            jobs:
+              \(a):
+                env: {TOKEN: s3cr3t-\(daemon.suffix)}
+                command: ["/bin/sh", "-c", "echo $TOKEN > $DROVER_STATE_DIR/secret; echo logged-$TOKEN; exec \(testload) pause"]
+              \(b):\(user.isEmpty ? "" : "\n    user: \(user)")
+                command: ["\(testload)", "pause"]
+            """).code == 0)
+        try #require(waitFor(timeout: 30) { replica(daemon, a)?.state == "ready" && replica(daemon, b)?.state == "ready" })
+        let victim = try #require(replica(daemon, a))
+        try #require(waitFor(timeout: 10) { access(victim.stateDirectory + "/secret", F_OK) == 0 })
+        let targets: [(String, [String])] = [
+            ("A's state file", ["read", victim.stateDirectory + "/secret"]),
+            ("A's state directory", ["create", victim.stateDirectory + "/planted"]),
+            ("A's log", ["read", victim.logFile]),
+            ("the store", ["read", daemon.stateDirectory + "/drover.db"]),
+            ("the store's WAL", ["read", daemon.stateDirectory + "/drover.db-wal"]),
+            ("the API socket", ["connect-unix", daemon.socket]),
+        ]
+        for (what, arguments) in targets {
+            let control = try TestProcess([testload, "probe"] + arguments)
+            _ = control.finish()
+            #expect(probeResult(control.stdout.text) == "ok", "control: \(what) is there on the host: \(control.stdout.text)")
+            let inside = try daemon.drover(["exec", b + "/0", "--", testload, "probe"] + arguments)
+            #expect(probeResult(inside.stdout) == "ENOENT", "\(what) is not there inside B (as \(user.isEmpty ? "its own uid" : user)): \(inside.stdout) \(inside.stderr)")
+        }
+        // B's view of droverd's state root: only the way to its own state directory.
+        let listing = try daemon.drover(["exec", b + "/0", "--", testload, "probe", "list", daemon.stateDirectory + "/state"])
+        #expect(keyValues(listing.stdout.replacingOccurrences(of: " ", with: "\n"))["detail"] == b, "\(listing.stdout)")
+        // No process of A's (nor its environment) is visible from B.
+        let environ = try daemon.drover(["exec", b + "/0", "--", "/bin/sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\\\0' '\\\\n' | grep -c s3cr3t; true"])
+        #expect(environ.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "A's TOKEN is nowhere in B's /proc: \(environ.stdout)")
+        #expect(try daemon.drover(["logs", a + "/0"]).stdout.contains("logged-s3cr3t"), "control: A did log it")
+    }
+}
