@@ -310,9 +310,7 @@ actor Supervisor {
                 }
             }
             rollOut(name, spec: spec, wanted: wanted)
-            for (key, replica) in replicas where key.job == name && key.index >= wanted {
-                stopReplica(key, replica, reason: job.stopped ? .stop : .scaleDown)
-            }
+            stopExtras(name, job: job, wanted: wanted)
         }
         for (key, replica) in replicas where jobs[key.job] == nil {
             stopReplica(key, replica, reason: .delete)
@@ -348,10 +346,6 @@ actor Supervisor {
             return Self.needsReplacement(running: replica.lifecycle.job, desired: spec)
                 && (replica.sandbox != nil || replica.lifecycle.pid != nil)
         }
-        guard let next = old.first else {
-            rollouts[name] = nil
-            return
-        }
         let updating = keys.filter { !old.contains($0) && !Self.needsReplacement(running: replicas[$0]!.lifecycle.job, desired: spec) }
         let notReady = updating.filter { key in
             if case .ready = replicas[key]!.lifecycle.state { return false }
@@ -366,6 +360,15 @@ actor Supervisor {
             }
             return
         }
+        guard let next = old.first else {
+            // Done: every replica of the new spec is ready. Replicas past a lowered count
+            // served until now (an apply that updates and scales down keeps as many ready
+            // replicas as the new count throughout) and go now.
+            rollouts[name] = nil
+            failedRollouts[name] = nil
+            if let job = jobs[name] { stopExtras(name, job: job, wanted: wanted) }
+            return
+        }
         failedRollouts[name] = nil
         let replica = replicas[next]!
         rollouts[name, default: []].insert(next)
@@ -373,6 +376,15 @@ actor Supervisor {
         replica.lifecycle.job = spec
         event(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
         apply(actions, to: next)
+    }
+
+    /// Stops the replicas past `wanted`; during a rolling update of the job the ones still
+    /// running keep serving until it is done (rollOut stops them then).
+    private func stopExtras(_ name: String, job: Store.StoredJob, wanted: Int) {
+        for (key, replica) in replicas where key.job == name && key.index >= wanted {
+            if rollouts[name] != nil, !job.stopped, replica.sandbox != nil { continue }
+            stopReplica(key, replica, reason: job.stopped ? .stop : .scaleDown)
+        }
     }
 
     /// A spec change replaces a replica unless only the replica count changed: scaling never
@@ -620,6 +632,9 @@ actor Supervisor {
         persist(key, replica)
         if replica.lifecycle.state.isTerminal && replica.sandbox == nil {
             settleTerminal(key, replica)
+            // Scaled back up (or started again) while it was still in lameduck: the apply saw
+            // it stopping and left it, so it is started here, when it has stopped.
+            if replicas[key] != nil, isWanted(key), case .exited(.evicted) = replica.lifecycle.state { admit(key) }
         } else if case .pending(.waitingForResources) = replica.lifecycle.state, isWanted(key), !admitted.contains(key) {
             // Back in the queue (replaced after an update, preempted): admission decides,
             // highest priority first, so a preempted replica does not take back what was

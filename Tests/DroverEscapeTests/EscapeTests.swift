@@ -150,14 +150,6 @@ func yamlQuote(_ text: String) -> String {
     "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
 
-func waitFor(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = monotonicSeconds() + timeout
-    while monotonicSeconds() < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
-}
 
 /// The whole core_pattern escape, for real: a pipe in core_pattern makes the kernel run that
 /// program as real root with every capability on the next crash. Only in the VM tier's guest

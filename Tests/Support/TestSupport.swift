@@ -118,6 +118,16 @@ public final class PipeReader {
     }
 }
 
+/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass; whether it held.
+public func waitFor(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = monotonicSeconds() + timeout
+    while monotonicSeconds() < deadline {
+        if try condition() { return true }
+        usleep(50_000)
+    }
+    return try condition()
+}
+
 public func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
