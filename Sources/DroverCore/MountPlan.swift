@@ -21,6 +21,9 @@ public enum MountStep: Equatable, Sendable {
     case devpts
     /// The path bound onto itself read-only; skipped when it does not exist.
     case readOnlyBind(String)
+    /// The path bound onto itself, as it is (a mount of its own, whose flags its parent's later
+    /// changes do not touch).
+    case selfBind(String)
     /// Hidden: an empty read-only directory over a directory, /dev/null over a file; skipped
     /// when it does not exist.
     case mask(String)
@@ -84,12 +87,14 @@ public enum MountStep: Equatable, Sendable {
     /// tmpfs with the devices every program expects and nothing of the host's (no disks, no
     /// kmsg, no fuse, tun or kvm), a private devpts and /dev/shm.
     static let privateDev: [MountStep] = {
-        var steps: [MountStep] = [.tmpfs(target: "/dev", mode: "755", size: 1 << 16)]
+        var steps: [MountStep] = [.tmpfs(target: "/dev", mode: "755", size: nil)]
         steps += devices.map { .device("/dev/" + $0.name, major: $0.major, minor: $0.minor, mode: 0o666) }
         steps += [
             .mkdir("/dev/pts", mode: 0o755), .devpts, .symlink(target: "pts/ptmx", at: "/dev/ptmx"),
-            // POSIX shared memory lives in /dev/shm: private like /tmp, or the IPC namespace leaks.
-            .mkdir("/dev/shm", mode: 0o1777), .tmpfs(target: "/dev/shm", mode: "1777", size: nil),
+            // POSIX shared memory lives in /dev/shm: private like /tmp, or the IPC namespace
+            // leaks. A directory of /dev's own tmpfs, bound on itself so that it stays
+            // writable when /dev is made read-only below (a bind costs less than a new tmpfs).
+            .mkdir("/dev/shm", mode: 0o1777), .selfBind("/dev/shm"),
             .symlink(target: "/proc/self/fd", at: "/dev/fd"), .symlink(target: "/proc/self/fd/0", at: "/dev/stdin"),
             .symlink(target: "/proc/self/fd/1", at: "/dev/stdout"), .symlink(target: "/proc/self/fd/2", at: "/dev/stderr"),
             .readOnlyMount("/dev"),

@@ -117,6 +117,7 @@ extension MountStep {
         case .symlink(let target, let path): return "symlink \(path) -> \(target)"
         case .devpts: return "devpts on /dev/pts"
         case .readOnlyBind(let path): return "read-only bind \(path)"
+        case .selfBind(let path): return "bind \(path) on itself"
         case .mask(let path): return "mask \(path)"
         case .proc: return "proc on /proc"
         case .cgroup(let leaf): return "bind \(leaf) on /sys/fs/cgroup"
@@ -172,6 +173,8 @@ extension MountStep {
             m.target = arena.string(path)
         case .devpts:
             plain("devpts", "/dev/pts", "devpts", Int(MS_NOSUID | MS_NOEXEC), "newinstance,ptmxmode=0666,mode=0620")
+        case .selfBind(let path):
+            plain(path, path, nil, Int(MS_BIND), nil)
         case .readOnlyBind(let path):
             m.kind = Int32(DROVER_MOUNT_READONLY_BIND.rawValue)
             m.target = arena.string(path)
