@@ -89,16 +89,16 @@ static int load(int map_fd, enum bpf_attach_type type, char *log, size_t log_siz
     return result;
 }
 
-int drover_port_guard_load(struct drover_port_guard *guard, char *log, size_t log_size) {
+int drover_port_guard_load(struct drover_port_guard *guard, uint32_t capacity, char *log, size_t log_size) {
     guard->map_fd = guard->bind4_fd = guard->bind6_fd = -1;
     union bpf_attr attr;
     memset(&attr, 0, sizeof attr);
     attr.map_type = BPF_MAP_TYPE_HASH;
     attr.key_size = sizeof(uint64_t);
     attr.value_size = sizeof(uint16_t) * DROVER_PORT_GUARD_MAX;
-    attr.max_entries = 65536;
-    // Entries as they come: preallocating 65536 of them costs milliseconds that every
-    // `drover run` (one sandbox) would pay.
+    // Sized for the caller (one for `drover run`), entries allocated as they come: a table for
+    // 65536 sandboxes costs milliseconds that every `drover run` would pay.
+    attr.max_entries = capacity ? capacity : 1;
     attr.map_flags = BPF_F_NO_PREALLOC;
     memcpy(attr.map_name, "drover_ports", sizeof "drover_ports");
     int result = bpf_call(BPF_MAP_CREATE, &attr);

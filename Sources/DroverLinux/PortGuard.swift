@@ -8,10 +8,11 @@ public final class PortGuard: @unchecked Sendable {
     private var guardFDs = drover_port_guard()
 
     /// Nil, with the reason, where the kernel cannot load the programs (no BPF, not root).
-    public static func load() -> Result<PortGuard, SystemError> {
+    /// `capacity`: how many sandboxes may be guarded at once.
+    public static func load(capacity: Int) -> Result<PortGuard, SystemError> {
         let guardian = PortGuard()
         var log = [CChar](repeating: 0, count: 4096)
-        let result = drover_port_guard_load(&guardian.guardFDs, &log, log.count)
+        let result = drover_port_guard_load(&guardian.guardFDs, UInt32(clamping: capacity), &log, log.count)
         if result < 0 {
             let verifier = String(cString: log)
             return .failure(SystemError("bpf(BPF_PROG_LOAD) cgroup/bind4", verifier.isEmpty ? nil : verifier, errno: -result))

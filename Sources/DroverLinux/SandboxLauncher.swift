@@ -21,7 +21,9 @@ public final class SandboxLauncher: @unchecked Sendable {
 
     /// `initPath` is drover-init (see `defaultInitPath`); `tree` nil runs without a cgroup
     /// (only for hosts with no cgroup v2 at all: nothing could be limited, killed or counted).
-    public init(initPath: String = SandboxLauncher.defaultInitPath(), tree: CgroupTree?) throws(LaunchError) {
+    /// `capacity`: how many sandboxes of this launcher may run at once (sizes the port guard's
+    /// table: `drover run` needs one, droverd many).
+    public init(initPath: String = SandboxLauncher.defaultInitPath(), tree: CgroupTree?, capacity: Int = 65536) throws(LaunchError) {
         self.initPath = initPath
         self.tree = tree
         initFD = open(initPath, Int32(DROVER_O_PATH) | O_CLOEXEC)
@@ -30,7 +32,7 @@ public final class SandboxLauncher: @unchecked Sendable {
             close(initFD)
             throw .setup(error)
         }
-        portGuard = tree == nil ? .failure(SystemError("port guard", "no cgroup v2", errno: ENOTSUP)) : PortGuard.load()
+        portGuard = tree == nil ? .failure(SystemError("port guard", "no cgroup v2", errno: ENOTSUP)) : PortGuard.load(capacity: capacity)
         let text = (try? Files.read("/proc/sys/kernel/cap_last_cap")) ?? "40"
         lastCapability = Int32(text.trimmingWhitespace()) ?? 40
     }

@@ -159,7 +159,7 @@ struct Run: ParsableCommand {
         do { tree = try CgroupTree.prepare() } catch { throw fail("\(error)", code: 125) }
         let sandbox: Sandbox
         do {
-            let launcher = try SandboxLauncher(tree: tree)
+            let launcher = try SandboxLauncher(tree: tree, capacity: 1)
             sandbox = try launcher.launch(spec, name: "run-\(getpid())")
         } catch {
             throw fail(error.description, code: error.exitCode)

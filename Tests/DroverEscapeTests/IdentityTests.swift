@@ -85,3 +85,30 @@ struct IdentityTests {
         #expect(try strict.drover(["ps"]).stdout.contains(strict.job("root")) == false, "nothing applied")
     }
 }
+
+extension IdentityTests {
+    @Test func anExhaustedUidRangeLeavesTheJobWaitingAndSaysWhy() throws {
+        let daemon = try TestDaemon(extraArguments: ["--uid-range", "61184-61184"])
+        defer { daemon.destroy() }
+        let (first, second) = (daemon.job("first"), daemon.job("second"))
+        try #require(daemon.apply("""
+            jobs:
+              \(first):
+                command: ["\(TestEnvironment.testload)", "pause"]
+            """).code == 0)
+        try #require(waitFor(timeout: 30) { replica(daemon, first)?.state == "ready" })
+        try #require(daemon.apply("""
+            jobs:
+              \(first):
+                command: ["\(TestEnvironment.testload)", "pause"]
+              \(second):
+                command: ["\(TestEnvironment.testload)", "pause"]
+            """).code == 0)
+        #expect(waitFor(timeout: 10) {
+            let why = [replica(daemon, second)?.reason, replica(daemon, second)?.lastExit].compactMap { $0 }.joined()
+            return why.contains("no free uid in 61184-61184")
+        }, "says why: \(String(describing: replica(daemon, second)))")
+        #expect(replica(daemon, second)?.pid == nil, "nothing runs without a uid of its own")
+        #expect(replica(daemon, first)?.uid == 61184)
+    }
+}

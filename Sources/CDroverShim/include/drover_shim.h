@@ -157,8 +157,9 @@ struct drover_port_guard {
     int bind4_fd;
     int bind6_fd;
 };
-// Loads the map and both programs. 0, or -errno (the verifier's log, if any, in `log`).
-int drover_port_guard_load(struct drover_port_guard *_Nonnull guard, char *_Nullable log, size_t log_size);
+// Loads the map (room for `capacity` sandboxes at once) and both programs. 0, or -errno (the
+// verifier's log, if any, in `log`).
+int drover_port_guard_load(struct drover_port_guard *_Nonnull guard, uint32_t capacity, char *_Nullable log, size_t log_size);
 void drover_port_guard_close(struct drover_port_guard *_Nonnull guard);
 // Lets the cgroup (its directory fd and id) bind `ports` only, and attaches the programs to
 // it. 0 or -errno.
