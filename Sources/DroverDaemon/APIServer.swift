@@ -30,6 +30,10 @@ struct APIServer {
         v1.post("apply") { request, context in
             try await mutation(request, context) { body in
                 let apply = try decode(ApplyRequest.self, body)
+                // No file is not "no jobs": it would delete every job.
+                guard !apply.files.isEmpty else {
+                    throw APIError(.badRequest, ErrorBody(error: "invalid config", detail: "no jobs file given"))
+                }
                 switch parse(apply.files) {
                 case .failure(let rejection):
                     throw APIError(.badRequest, ErrorBody(error: "invalid config",

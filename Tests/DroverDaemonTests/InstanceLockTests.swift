@@ -147,3 +147,27 @@ extension ScaleBackTests {
         #expect(lowest >= 1, "never fewer ready replicas than the new count (1): saw \(lowest)")
     }
 }
+
+/// Issue 12: `drover apply` turned invalid UTF-8 into U+FFFD where `--config` refused it, and
+/// an empty directory applied deleted every job without a word.
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"))
+struct ApplyInputTests {
+    @Test func invalidUTF8AndAnEmptyDirectoryAreRefusedAndChangeNothing() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("kept")
+        try #require(daemon.apply("jobs:\n  \(job):\n    command: [\"\(TestEnvironment.testload)\", \"pause\"]\n").code == 0)
+        let bad = daemon.directory + "/bad.yaml"
+        let fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let bytes: [UInt8] = Array("jobs:\n  \(job):\n    command: [\"a".utf8) + [0xFF] + Array("\"]\n".utf8)
+        _ = write(fd, bytes, bytes.count)
+        close(fd)
+        let utf8 = try daemon.drover(["apply", bad])
+        #expect(utf8.code == 2 && utf8.stderr.contains("not UTF-8 text (byte 0xFF at offset"), "\(utf8.stderr)")
+        let empty = daemon.directory + "/empty"
+        mkdir(empty, 0o755)
+        let none = try daemon.drover(["apply", empty])
+        #expect(none.code == 2 && none.stderr.contains("no *.yaml or *.yml file in it"), "\(none.stderr)")
+        #expect(try daemon.drover(["ps"]).stdout.contains(job), "the job is still there")
+    }
+}
