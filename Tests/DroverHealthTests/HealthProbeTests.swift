@@ -74,7 +74,8 @@ import Testing
             let started = clock.now
             let result = await HealthProbe.http(port: server.port, path: "/healthz", timeout: .seconds(5))
             #expect(result == ProbeResult(passed: false, message: "invalid HTTP response"))
-            #expect(clock.now - started < .seconds(2))
+            // Well before the 5 s timeout; not a speed figure (a loaded CI host took 2.5 s).
+            #expect(clock.now - started < .milliseconds(4500))
         }
     }
 
