@@ -670,7 +670,10 @@ actor Supervisor {
             let ports = try allocatePorts(key, for: spec, previous: replica.ports)
             replica.ports = ports
             let sandboxSpec = try sandboxSpec(key, spec: spec, ports: ports)
-            try FileManager.default.createDirectory(atPath: paths.runDirectory(key), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: (paths.runDirectory(key) as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            // The replica reads its lameduck notice here (bound read-only into its sandbox).
+            try makeDirectory(atPath: paths.runDirectory(key), mode: StatePermissions.sharedDirectory)
             unlink(paths.lameduckFile(key))
             unlink(paths.statusFile(key))
             let logFD = try ReplicaLogs(path: paths.logFile(key)).openForWriting()
@@ -729,12 +732,14 @@ actor Supervisor {
         let command = try spec.command.map { try Expansion.expand($0, environment: environment) }
         var sandbox = try isolation(key, spec: spec, command: command, environment: environment)
         let stateDirectory = paths.stateDirectory(key)
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        // Owned by the uid the replica is on the host (root inside maps onto the job's own).
+        try FileManager.default.createDirectory(atPath: (stateDirectory as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        // Owned by the uid the replica is on the host (root inside maps onto the job's own),
+        // 0700 (SPEC §10); set through a descriptor, never through a link planted at its path.
         let user = try ResolvedUser.resolve(sandbox.user)
         let owner = spec.hostRoot ? (user.uid, user.gid)
             : (user.uid == 0 ? sandbox.rootMapsTo!.uid : user.uid, user.gid == 0 ? sandbox.rootMapsTo!.gid : user.gid)
-        chown(stateDirectory, owner.0, owner.1)
+        try makeDirectory(atPath: stateDirectory, mode: StatePermissions.privateDirectory, owner: owner)
         var limits = ResourceLimits(memory: spec.resources.memory, cpu: spec.resources.cpu, pids: spec.resources.pids)
         if spec.priority != .production {
             // SPEC §2: batch and best-effort use only idle CPU.
@@ -780,7 +785,7 @@ actor Supervisor {
         let path = paths.lameduckFile(key)
         let temporary = path + ".new"
         // Atomically: a replica polling for the file never reads half of it.
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: Int(StatePermissions.sharedFile)]) {
             rename(temporary, path)
         }
     }
@@ -1168,12 +1173,15 @@ struct DaemonPaths: Sendable {
     var namesDirectory: String { runtime + "/names" }
 
     var database: String { root + "/drover.db" }
+    var states: String { root + "/state" }
+    var runs: String { root + "/run" }
+    var logs: String { root + "/logs" }
     func stateDirectory(_ key: Supervisor.Key) -> String { "\(jobStateDirectory(key.job))/\(key.index)" }
-    func jobStateDirectory(_ job: String) -> String { "\(root)/state/\(job)" }
-    func runDirectory(_ key: Supervisor.Key) -> String { "\(root)/run/\(key.job)/\(key.index)" }
+    func jobStateDirectory(_ job: String) -> String { "\(states)/\(job)" }
+    func runDirectory(_ key: Supervisor.Key) -> String { "\(runs)/\(key.job)/\(key.index)" }
     func lameduckFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/lameduck" }
     func statusFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/status" }
-    func logFile(_ key: Supervisor.Key) -> String { "\(root)/logs/\(key.job)/\(key.index).log" }
+    func logFile(_ key: Supervisor.Key) -> String { "\(logs)/\(key.job)/\(key.index).log" }
 }
 
 func monotonicMilliseconds() -> Int64 {
