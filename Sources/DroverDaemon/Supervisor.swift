@@ -530,12 +530,8 @@ actor Supervisor {
         pendingSaves[key] = nil
         pendingRemovals.insert(key)
         scheduleFlush()
-        if removeState {
-            try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
-        }
-        try? FileManager.default.removeItem(atPath: paths.runDirectory(key))
-        try? FileManager.default.removeItem(atPath: paths.logFile(key))
-        for generation in 1..<ReplicaLogs.defaultFiles { try? FileManager.default.removeItem(atPath: paths.logFile(key) + ".\(generation)") }
+        let logs = [paths.logFile(key)] + (1..<ReplicaLogs.defaultFiles).map { paths.logFile(key) + ".\($0)" }
+        remove((removeState ? [paths.stateDirectory(key)] : []) + [paths.runDirectory(key)] + logs, of: key)
         // The job's own directories go with its last replica (rmdir fails while others remain).
         for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
             rmdir((file as NSString).deletingLastPathComponent)
@@ -543,12 +539,26 @@ actor Supervisor {
         if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }) {
             // SPEC §2: a deleted job's state goes, that of indices scaled away long ago too (a
             // job created again under the name must not find old checkpoints).
-            try? FileManager.default.removeItem(atPath: paths.jobStateDirectory(key.job))
             // The uid is free again only once no file of the job's is left to be owned by it.
-            if identities.removeValue(forKey: key.job) != nil {
+            if remove([paths.jobStateDirectory(key.job)], of: key), identities.removeValue(forKey: key.job) != nil {
                 do { try store.releaseIdentity(job: key.job) } catch { logger.error("releasing \(key.job)'s uid: \(error)") }
             }
         }
+    }
+
+    /// Removes a replica's files and trees without following a link its workload may have
+    /// planted in them (issue 11). A failure is logged; what could not be removed stays.
+    /// Returns whether everything is gone.
+    @discardableResult
+    private func remove(_ paths: [String], of key: Key) -> Bool {
+        var removed = true
+        for path in paths {
+            do { try removeTree(atPath: path) } catch {
+                logger.warning("\(key): cannot remove its files: \(error)")
+                removed = false
+            }
+        }
+        return removed
     }
 
     /// The job's own host uid and gid (SPEC §10), allocated on first use: the lowest of the
@@ -622,7 +632,7 @@ actor Supervisor {
                 preempting[key] = nil
                 releasedResources = true
             case .removeStateDirectory:
-                try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
+                remove([paths.stateDirectory(key)], of: key)
             case .jobFailed(let index, let failures, let lastReason):
                 let message = "index \(index) failed \(failures) times; last: \(lastReason)"
                 failedJobs[key.job] = message
