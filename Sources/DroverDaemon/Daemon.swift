@@ -156,7 +156,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         }
     }
 
-    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies)) { files in
+    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies),
+                        sandboxes: tree) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs):
             let refusals = strictRefusals(specs, strict: options.strict)
