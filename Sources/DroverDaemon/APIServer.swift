@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLinux
 import DroverWire
 import Foundation
 import Glibc
@@ -9,14 +10,17 @@ import NIOPosix
 
 /// The API (SPEC §8): HTTP/1.1 + JSON on a Unix socket, mode 0660, group `drover`. Reads are
 /// open to whoever may connect; mutations need root or the `drover` group, checked on the
-/// peer's credentials (SO_PEERCRED), not on anything the client says. Errors are
-/// `{error, detail}` with a 4xx/5xx status. Mutations with a `Drover-Request-Id` header are
-/// idempotent: a repeated id gets the first answer.
+/// peer's credentials (SO_PEERCRED), not on anything the client says, and a peer that is in
+/// no sandbox (its cgroup: `SandboxPeers.swift`). Errors are `{error, detail}` with a 4xx/5xx
+/// status. Mutations with a `Drover-Request-Id` header are idempotent: a repeated id gets the
+/// first answer.
 struct APIServer {
     let supervisor: Supervisor
     let store: Store
     let names: NameRegistry
     let metrics: DaemonMetrics
+    /// droverd's cgroup tree: a peer inside it is a sandbox's process, refused any mutation.
+    let sandboxes: CgroupTree
     let parse: @Sendable ([ApplyFile]) -> Result<[JobSpec], ConfigRejection>
 
     struct ConfigRejection: Error {
@@ -187,7 +191,7 @@ struct APIServer {
     /// request id returns the stored first answer.
     private func mutation(_ request: Request, _ context: DroverRequestContext,
                           _ body: @Sendable (Data) async throws -> Data) async throws -> Response {
-        try await context.requireMutationRights()
+        try await context.requireMutationRights(sandboxes: sandboxes)
         let requestID = request.headers[.init("Drover-Request-Id")!]
         if let requestID, let stored = try store.answer(forRequest: requestID) {
             return Response(status: .init(code: stored.status), headers: [.contentType: "application/json"],
@@ -313,10 +317,12 @@ struct DroverRequestContext: RequestContext {
     /// The group allowed to mutate besides root (SPEC §8).
     static let mutatingGroup = "drover"
 
-    func requireMutationRights() async throws {
+    func requireMutationRights(sandboxes: CgroupTree) async throws {
         guard let credentials = try await peerCredentials() else {
             throw APIError(.forbidden, ErrorBody(error: "forbidden", detail: "cannot tell who is connected (no SO_PEERCRED)"))
         }
+        // Before the uid: root inside a sandbox is refused too.
+        try await requireOutsideSandboxes(sandboxes, pid: credentials.pid)
         if credentials.uid == 0 { return }
         if let group = groupID(Self.mutatingGroup), credentials.gid == group || userGroups(credentials.uid).contains(group) {
             return

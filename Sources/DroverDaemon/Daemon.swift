@@ -75,14 +75,22 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         return logger
     }()
 
+    // SPEC §10: what droverd creates is its own (0600 files, 0700 directories); what replicas
+    // and the `drover` group are shown gets its mode explicitly (StatePermissions).
+    umask(0o077)
     let stateRoot = (options.stateDirectory as NSString).standardizingPath
     if let root = ["/tmp", "/var/tmp"].first(where: { MountStep.isBelow(stateRoot, $0) }) {
         // Every replica gets a private /tmp and /var/tmp: a state directory there would be invisible to it.
         throw DaemonStartError.setup("--state-dir \(options.stateDirectory): must not be under \(root) (each replica has its own \(root), so it could not see its state directory there)")
     }
     try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: (options.socketPath as NSString).deletingLastPathComponent,
-                                            withIntermediateDirectories: true)
+    let socketDirectory = (options.socketPath as NSString).deletingLastPathComponent
+    if !FileManager.default.fileExists(atPath: socketDirectory) {
+        // Traversable: the `drover` group reaches the 0660 socket through it (SPEC §8).
+        try FileManager.default.createDirectory(atPath: (socketDirectory as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try makeDirectory(atPath: socketDirectory, mode: StatePermissions.sharedDirectory)
+    }
     // Two droverds on one state directory would adopt the same replicas and fight over them;
     // two on one socket would take it from each other.
     let locks: [InstanceLock]
@@ -96,7 +104,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         files.rlim_cur = files.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
     }
-    let paths = DaemonPaths(root: stateRoot, runtime: ((options.socketPath as NSString).deletingLastPathComponent as NSString).standardizingPath)
+    let paths = DaemonPaths(root: stateRoot, runtime: (socketDirectory as NSString).standardizingPath)
+    for failure in StatePermissions.tighten(paths) { logger.warning("cannot tighten the permissions of droverd's files: \(failure)") }
     let store = try Store(path: paths.database)
     if let mode = try? store.synchronousMode(), mode != 2 {
         logger.warning("store: PRAGMA synchronous is \(mode), not FULL (2): commits may not survive power loss")
@@ -111,7 +120,6 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     for controller in CgroupTree.wantedControllers where !tree.controllers.contains(controller) {
         logger.warning("limits needing \(controller) will not be enforced: \(tree.whyMissing(controller))")
     }
-    let runtimeDirectory = (options.socketPath as NSString).deletingLastPathComponent
     var pinDirectory: String?
     if options.serviceRelayOnly {
         // An earlier droverd's pinned programs would go on steering past the relay.
@@ -124,7 +132,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     }
     let proxies = ServiceProxies(address: options.serviceAddress, cgroupRoot: tree.root,
                                  kernelSteering: !options.serviceRelayOnly, pinDirectory: pinDirectory)
-    let names = NameRegistry(directory: runtimeDirectory + "/names") { job, endpoints in
+    let names = NameRegistry(directory: socketDirectory + "/names") { job, endpoints in
         proxies.setEndpoints(job: job, endpoints)
     }
     let capacity: Capacity
@@ -148,7 +156,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         }
     }
 
-    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies)) { files in
+    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies),
+                        sandboxes: tree) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs):
             let refusals = strictRefusals(specs, strict: options.strict)

@@ -1,3 +1,4 @@
+import DroverLinux
 import DroverWire
 import Foundation
 import NIOConcurrencyHelpers
@@ -25,7 +26,15 @@ final class NameRegistry: Sendable {
     init(directory: String, onChange: @escaping @Sendable (String, [NameEndpoint]) -> Void) {
         self.directory = directory
         self.onChange = onChange
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Readable by every replica (bound read-only into sandboxes) and host program, whatever
+        // droverd's umask: names are not secrets.
+        do {
+            try FileManager.default.createDirectory(atPath: (directory as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try makeDirectory(atPath: directory, mode: StatePermissions.sharedDirectory)
+        } catch {
+            // Only the files are lost: names still resolve through the API.
+        }
     }
 
     func publish(_ endpoint: NameEndpoint, job: String, index: Int) {
@@ -90,7 +99,8 @@ final class NameRegistry: Sendable {
         let path = directory + "/" + job
         let text = endpoints.map { "\($0.host):\($0.port)\n" }.joined()
         let temporary = path + ".new"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8),
+                                          attributes: [.posixPermissions: Int(StatePermissions.sharedFile)]) {
             rename(temporary, path)
         }
     }

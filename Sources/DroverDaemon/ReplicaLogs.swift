@@ -20,7 +20,7 @@ struct ReplicaLogs {
     func openForWriting() throws -> Int32 {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         if fd < 0 { throw DaemonError.system("open `\(path)`: \(String(cString: strerror(errno)))") }
         return fd
     }
@@ -49,7 +49,7 @@ struct ReplicaLogs {
         defer { close(input) }
         let size = lseek(input, 0, SEEK_END)
         _ = lseek(input, max(0, size - off_t(lastBytes)), SEEK_SET)
-        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { return }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

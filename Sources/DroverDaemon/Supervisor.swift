@@ -530,12 +530,8 @@ actor Supervisor {
         pendingSaves[key] = nil
         pendingRemovals.insert(key)
         scheduleFlush()
-        if removeState {
-            try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
-        }
-        try? FileManager.default.removeItem(atPath: paths.runDirectory(key))
-        try? FileManager.default.removeItem(atPath: paths.logFile(key))
-        for generation in 1..<ReplicaLogs.defaultFiles { try? FileManager.default.removeItem(atPath: paths.logFile(key) + ".\(generation)") }
+        let logs = [paths.logFile(key)] + (1..<ReplicaLogs.defaultFiles).map { paths.logFile(key) + ".\($0)" }
+        remove((removeState ? [paths.stateDirectory(key)] : []) + [paths.runDirectory(key)] + logs, of: key)
         // The job's own directories go with its last replica (rmdir fails while others remain).
         for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
             rmdir((file as NSString).deletingLastPathComponent)
@@ -543,12 +539,26 @@ actor Supervisor {
         if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }) {
             // SPEC §2: a deleted job's state goes, that of indices scaled away long ago too (a
             // job created again under the name must not find old checkpoints).
-            try? FileManager.default.removeItem(atPath: paths.jobStateDirectory(key.job))
             // The uid is free again only once no file of the job's is left to be owned by it.
-            if identities.removeValue(forKey: key.job) != nil {
+            if remove([paths.jobStateDirectory(key.job)], of: key), identities.removeValue(forKey: key.job) != nil {
                 do { try store.releaseIdentity(job: key.job) } catch { logger.error("releasing \(key.job)'s uid: \(error)") }
             }
         }
+    }
+
+    /// Removes a replica's files and trees without following a link its workload may have
+    /// planted in them (issue 11). A failure is logged; what could not be removed stays.
+    /// Returns whether everything is gone.
+    @discardableResult
+    private func remove(_ paths: [String], of key: Key) -> Bool {
+        var removed = true
+        for path in paths {
+            do { try removeTree(atPath: path) } catch {
+                logger.warning("\(key): cannot remove its files: \(error)")
+                removed = false
+            }
+        }
+        return removed
     }
 
     /// The job's own host uid and gid (SPEC §10), allocated on first use: the lowest of the
@@ -622,7 +632,7 @@ actor Supervisor {
                 preempting[key] = nil
                 releasedResources = true
             case .removeStateDirectory:
-                try? FileManager.default.removeItem(atPath: paths.stateDirectory(key))
+                remove([paths.stateDirectory(key)], of: key)
             case .jobFailed(let index, let failures, let lastReason):
                 let message = "index \(index) failed \(failures) times; last: \(lastReason)"
                 failedJobs[key.job] = message
@@ -670,7 +680,10 @@ actor Supervisor {
             let ports = try allocatePorts(key, for: spec, previous: replica.ports)
             replica.ports = ports
             let sandboxSpec = try sandboxSpec(key, spec: spec, ports: ports)
-            try FileManager.default.createDirectory(atPath: paths.runDirectory(key), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: (paths.runDirectory(key) as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            // The replica reads its lameduck notice here (bound read-only into its sandbox).
+            try makeDirectory(atPath: paths.runDirectory(key), mode: StatePermissions.sharedDirectory)
             unlink(paths.lameduckFile(key))
             unlink(paths.statusFile(key))
             let logFD = try ReplicaLogs(path: paths.logFile(key)).openForWriting()
@@ -729,12 +742,14 @@ actor Supervisor {
         let command = try spec.command.map { try Expansion.expand($0, environment: environment) }
         var sandbox = try isolation(key, spec: spec, command: command, environment: environment)
         let stateDirectory = paths.stateDirectory(key)
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        // Owned by the uid the replica is on the host (root inside maps onto the job's own).
+        try FileManager.default.createDirectory(atPath: (stateDirectory as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        // Owned by the uid the replica is on the host (root inside maps onto the job's own),
+        // 0700 (SPEC §10); set through a descriptor, never through a link planted at its path.
         let user = try ResolvedUser.resolve(sandbox.user)
         let owner = spec.hostRoot ? (user.uid, user.gid)
             : (user.uid == 0 ? sandbox.rootMapsTo!.uid : user.uid, user.gid == 0 ? sandbox.rootMapsTo!.gid : user.gid)
-        chown(stateDirectory, owner.0, owner.1)
+        try makeDirectory(atPath: stateDirectory, mode: StatePermissions.privateDirectory, owner: owner)
         var limits = ResourceLimits(memory: spec.resources.memory, cpu: spec.resources.cpu, pids: spec.resources.pids)
         if spec.priority != .production {
             // SPEC §2: batch and best-effort use only idle CPU.
@@ -780,7 +795,7 @@ actor Supervisor {
         let path = paths.lameduckFile(key)
         let temporary = path + ".new"
         // Atomically: a replica polling for the file never reads half of it.
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: Int(StatePermissions.sharedFile)]) {
             rename(temporary, path)
         }
     }
@@ -1168,12 +1183,15 @@ struct DaemonPaths: Sendable {
     var namesDirectory: String { runtime + "/names" }
 
     var database: String { root + "/drover.db" }
+    var states: String { root + "/state" }
+    var runs: String { root + "/run" }
+    var logs: String { root + "/logs" }
     func stateDirectory(_ key: Supervisor.Key) -> String { "\(jobStateDirectory(key.job))/\(key.index)" }
-    func jobStateDirectory(_ job: String) -> String { "\(root)/state/\(job)" }
-    func runDirectory(_ key: Supervisor.Key) -> String { "\(root)/run/\(key.job)/\(key.index)" }
+    func jobStateDirectory(_ job: String) -> String { "\(states)/\(job)" }
+    func runDirectory(_ key: Supervisor.Key) -> String { "\(runs)/\(key.job)/\(key.index)" }
     func lameduckFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/lameduck" }
     func statusFile(_ key: Supervisor.Key) -> String { runDirectory(key) + "/status" }
-    func logFile(_ key: Supervisor.Key) -> String { "\(root)/logs/\(key.job)/\(key.index).log" }
+    func logFile(_ key: Supervisor.Key) -> String { "\(logs)/\(key.job)/\(key.index).log" }
 }
 
 func monotonicMilliseconds() -> Int64 {
