@@ -270,7 +270,10 @@ actor Supervisor {
         for key in order {
             guard let replica = replicas[key] else { continue }
             let grace = grace ?? replica.lifecycle.job.lameduck.grace
-            if replica.sandbox != nil { evicted.append(key.description) }
+            if replica.sandbox != nil {
+                evicted.append(key.description)
+                event(subject: key.description, kind: "evicting", message: "drain, grace \(seconds(grace))")
+            }
             apply(replica.lifecycle.handle(.evictRequested(.drain, grace: grace, now: .now)), to: key)
         }
         return evicted
