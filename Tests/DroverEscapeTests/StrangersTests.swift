@@ -17,7 +17,7 @@ struct StrangersTests {
         return (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
     }
 
-    @Test(arguments: ["", "root"])
+    @Test(arguments: ["", "nobody", "root"])
     func anotherJobsFilesAndDroverdsAreNotThere(_ user: String) throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
