@@ -28,11 +28,13 @@ struct NetworkTests {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         let port = Int(UInt16(bigEndian: address.sin_port))
-        // Controls: the host has a route out and reaches its own listener.
-        #expect(try control(["route-out"]) == "ok")
+        // Controls: the host reaches its own listener, and has a route out (not in the VM
+        // tier's guest, which has no network: there the route probe proves nothing).
         #expect(try control(["connect-tcp", "127.0.0.1", "\(port)"]) == "ok")
         #expect(try probe(["connect-tcp", "127.0.0.1", "\(port)"]) == "ok", "network: host reaches it")
-        #expect(try probe(["route-out"], run: ["--network", "none"]) == "ENETUNREACH")
+        if try control(["route-out"]) == "ok" {
+            #expect(try probe(["route-out"], run: ["--network", "none"]) == "ENETUNREACH")
+        }
         #expect(try probe(["connect-tcp", "127.0.0.1", "\(port)"], run: ["--network", "none"]) == "ECONNREFUSED",
                 "its 127.0.0.1 is its own loopback")
         #expect(try probe(["bind", "0"], run: ["--network", "none"]) == "ok", "loopback is up")
@@ -51,9 +53,10 @@ struct NetworkTests {
             """).code == 0)
         #expect(waitFor(timeout: 30) { (try? daemon.drover(["ps", job]).stdout.contains("succeeded")) == true })
         let logs = try daemon.drover(["logs", job + "/0"]).stdout
-        #expect(logs.contains("probe=route-out result=ENETUNREACH"), "no route out: \(logs)")
+        if try control(["route-out"]) == "ok" { // the control (a host with a route out)
+            #expect(logs.contains("probe=route-out result=ENETUNREACH"), "no route out: \(logs)")
+        }
         #expect(logs.contains("probe=bind result=ok"), "its own loopback works: \(logs)")
-        #expect(try control(["route-out"]) == "ok", "control: the host has a route out")
     }
 
     @Test func abstractUnixSocketsOfTheHostAreOutOfReach() throws {
