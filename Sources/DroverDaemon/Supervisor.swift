@@ -31,7 +31,8 @@ actor Supervisor {
         /// Health checks of the current process (SPEC §1 `health`), and the loop running them.
         var health: HealthTracker?
         var healthTask: Task<Void, Never>?
-        /// The text of a manual eviction (`drover evict --reason`), for the notice file.
+        /// The text of a manual eviction (`drover evict --reason`), set only while that
+        /// eviction's notice is written.
         var evictionNote: String?
         /// Why it waits for admission (`needs 512Mi memory, 300Mi free`).
         var pendingWhy: String?
@@ -250,6 +251,9 @@ actor Supervisor {
             let grace = grace ?? replica.lifecycle.job.lameduck.grace
             event(subject: key.description, kind: "evicting", message: "manual, grace \(seconds(grace))" + (note.map { ": \($0)" } ?? ""))
             apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now)), to: key)
+            // The note belongs to this eviction's notice, written just now: a later drain,
+            // update or preemption of the index must not carry it (issue 13).
+            replica.evictionNote = nil
             evicted.append(key.description)
         }
         return evicted
