@@ -118,18 +118,12 @@ struct EscapeTests {
                 command: ["/bin/sh", "-c", "touch $DROVER_STATE_DIR/file && chown 0:0 $DROVER_STATE_DIR/file && echo chown=ok; exec \(TestEnvironment.testload) serve PORT_HTTP"]
             """)
         try #require(applied.code == 0, "\(applied.stderr)")
-        var pid: Int32?
-        try #require(waitFor(timeout: 30) {
-            let ps = (try? daemon.drover(["ps", "--json"]).stdout) ?? "[]"
-            let replica = (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
-            pid = replica?.pid
-            return replica?.state == "running" || replica?.state == "ready"
-        }, "\((try? daemon.drover(["ps", job]).stdout) ?? "")")
-        let pid1 = try #require(pid)
-        let status = try String(contentsOfFile: "/proc/\(pid1)/status", encoding: .utf8)
-        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(whereSeparator: \.isWhitespace).dropFirst().first
-        #expect(uid.flatMap { UInt32($0) }.map { DynamicIdentity.defaultJobRange.contains($0) } == true,
-                "root inside runs as the job's own uid on the host: \(uid ?? "?")")
+        try #require(waitFor(timeout: 30) { ["running", "ready"].contains(daemon.replica(job)?.state ?? "") },
+                     "\((try? daemon.drover(["ps", job]).stdout) ?? "")")
+        let pid = try #require(daemon.replica(job)?.pid)
+        let uid = hostUID(of: pid)
+        #expect(uid.map { DynamicIdentity.defaultJobRange.contains($0) } == true,
+                "root inside runs as the job's own uid on the host: \(String(describing: uid))")
         #expect(waitFor(timeout: 10) { (try? daemon.drover(["logs", job + "/0"]).stdout.contains("chown=ok")) == true },
                 "root chowns its own files: \((try? daemon.drover(["logs", job + "/0"]).stdout) ?? "")")
         #expect(waitFor(timeout: 10) { (try? daemon.drover(["logs", job + "/0"]).stdout.contains("serving=")) == true },

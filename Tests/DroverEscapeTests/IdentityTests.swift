@@ -10,17 +10,6 @@ import Testing
 /// droverd; `host_root` visible and refusable.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"))
 struct IdentityTests {
-    func replica(_ daemon: TestDaemon, _ job: String) -> ReplicaStatus? {
-        let ps = (try? daemon.drover(["ps", "--json"]).stdout) ?? "[]"
-        return (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
-    }
-
-    func hostUID(of pid: Int32) -> UInt32? {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        return status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
-            .split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { UInt32($0) }
-    }
-
     @Test func twoJobsWithoutAUserGetTheirOwnUidsAndKeepThemAcrossARestart() throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
@@ -34,8 +23,8 @@ struct IdentityTests {
                 command: ["/bin/sh", "-c", "echo b > $DROVER_STATE_DIR/mine && exec \(testload) pause"]
             """)
         try #require(applied.code == 0, "\(applied.stderr)")
-        try #require(waitFor(timeout: 30) { replica(daemon, a)?.state == "ready" && replica(daemon, b)?.state == "ready" })
-        let (first, second) = (try #require(replica(daemon, a)), try #require(replica(daemon, b)))
+        try #require(waitFor(timeout: 30) { daemon.replica(a)?.state == "ready" && daemon.replica(b)?.state == "ready" })
+        let (first, second) = (try #require(daemon.replica(a)), try #require(daemon.replica(b)))
         let (uidA, uidB) = (try #require(first.uid), try #require(second.uid))
         #expect(uidA != uidB, "two jobs never share a uid")
         #expect(DynamicIdentity.defaultJobRange.contains(uidA) && DynamicIdentity.defaultJobRange.contains(uidB))
@@ -47,9 +36,9 @@ struct IdentityTests {
 
         daemon.kill(SIGKILL)
         try daemon.start()
-        try #require(waitFor(timeout: 30) { replica(daemon, a)?.state == "ready" && replica(daemon, b)?.state == "ready" })
-        #expect(replica(daemon, a)?.uid == uidA && replica(daemon, b)?.uid == uidB, "kept across a droverd restart")
-        #expect(replica(daemon, a)?.pid == first.pid, "re-adopted, not restarted")
+        try #require(waitFor(timeout: 30) { daemon.replica(a)?.state == "ready" && daemon.replica(b)?.state == "ready" })
+        #expect(daemon.replica(a)?.uid == uidA && daemon.replica(b)?.uid == uidB, "kept across a droverd restart")
+        #expect(daemon.replica(a)?.pid == first.pid, "re-adopted, not restarted")
         #expect((try? String(contentsOfFile: first.stateDirectory + "/mine", encoding: .utf8)) == "a\n", "its state files are kept")
     }
 
@@ -65,8 +54,8 @@ struct IdentityTests {
                 command: ["\(TestEnvironment.testload)", "pause"]
             """)
         try #require(applied.code == 0, "\(applied.stderr)")
-        try #require(waitFor(timeout: 30) { replica(daemon, job)?.state == "ready" })
-        let status = try #require(replica(daemon, job))
+        try #require(waitFor(timeout: 30) { daemon.replica(job)?.state == "ready" })
+        let status = try #require(daemon.replica(job))
         #expect(status.hostRoot == true && status.uid == 0)
         #expect(hostUID(of: try #require(status.pid)) == 0, "real root, as asked")
         #expect(try daemon.drover(["ps"]).stdout.contains("HOST ROOT"), "ps marks it")
@@ -96,7 +85,7 @@ extension IdentityTests {
               \(first):
                 command: ["\(TestEnvironment.testload)", "pause"]
             """).code == 0)
-        try #require(waitFor(timeout: 30) { replica(daemon, first)?.state == "ready" })
+        try #require(waitFor(timeout: 30) { daemon.replica(first)?.state == "ready" })
         try #require(daemon.apply("""
             jobs:
               \(first):
@@ -105,10 +94,10 @@ extension IdentityTests {
                 command: ["\(TestEnvironment.testload)", "pause"]
             """).code == 0)
         #expect(waitFor(timeout: 10) {
-            let why = [replica(daemon, second)?.reason, replica(daemon, second)?.lastExit].compactMap { $0 }.joined()
+            let why = [daemon.replica(second)?.reason, daemon.replica(second)?.lastExit].compactMap { $0 }.joined()
             return why.contains("no free uid in 61184-61184")
-        }, "says why: \(String(describing: replica(daemon, second)))")
-        #expect(replica(daemon, second)?.pid == nil, "nothing runs without a uid of its own")
-        #expect(replica(daemon, first)?.uid == 61184)
+        }, "says why: \(String(describing: daemon.replica(second)))")
+        #expect(daemon.replica(second)?.pid == nil, "nothing runs without a uid of its own")
+        #expect(daemon.replica(first)?.uid == 61184)
     }
 }

@@ -35,11 +35,6 @@ struct PortTests {
         #expect(probeResult(own.stdout) == "ok", "its allocated port: \(own.stdout) \(own.stderr)")
     }
 
-    func replica(_ daemon: TestDaemon, _ job: String) -> ReplicaStatus? {
-        let ps = (try? daemon.drover(["ps", "--json"]).stdout) ?? "[]"
-        return (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
-    }
-
     @Test func aReplicaCannotTakeAnothersPort() throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
@@ -55,9 +50,9 @@ struct PortTests {
                 command: ["\(testload)", "pause"]
             """)
         try #require(applied.code == 0, "\(applied.stderr)")
-        try #require(waitFor(timeout: 30) { replica(daemon, a)?.state == "ready" && replica(daemon, b)?.state == "ready" })
-        let portA = try #require(replica(daemon, a)?.ports["http"])
-        let portB = try #require(replica(daemon, b)?.ports["http"])
+        try #require(waitFor(timeout: 30) { daemon.replica(a)?.state == "ready" && daemon.replica(b)?.state == "ready" })
+        let portA = try #require(daemon.replica(a)?.ports["http"])
+        let portB = try #require(daemon.replica(b)?.ports["http"])
         let outside = try freePort()
         let results = try daemon.drover(["exec", b + "/0", "--", "/bin/sh", "-c",
                                          "\(testload) probe bind \(portA); \(testload) probe bind \(outside); \(testload) probe bind \(portB); true"])
@@ -80,8 +75,8 @@ struct PortTests {
                 command: ["\(TestEnvironment.testload)", "serve", "PORT_HTTP"]
             """)
         try #require(applied.code == 0, "\(applied.stderr)")
-        try #require(waitFor(timeout: 30) { replica(daemon, job)?.state == "ready" })
-        let first = try #require(replica(daemon, job))
+        try #require(waitFor(timeout: 30) { daemon.replica(job)?.state == "ready" })
+        let first = try #require(daemon.replica(job))
         let port = try #require(first.ports["http"])
         let initPID = try #require(first.pid)
         let workload = try #require(firstChild(of: initPID))
@@ -91,9 +86,9 @@ struct PortTests {
         #expect(waitFor(timeout: 0.9) { impostor = listenOn(port); return impostor >= 0 }, "the test takes the port")
         defer { if impostor >= 0 { close(impostor) } }
         #expect(waitFor(timeout: 20) {
-            guard let now = replica(daemon, job), now.pid != first.pid, now.state == "ready" else { return false }
+            guard let now = daemon.replica(job), now.pid != first.pid, now.state == "ready" else { return false }
             return now.ports["http"] != nil && now.ports["http"] != port
-        }, "running again on another port: \(String(describing: replica(daemon, job)))")
+        }, "running again on another port: \(String(describing: daemon.replica(job)))")
         let events = try daemon.drover(["events"]).stdout
         #expect(events.contains("port-reallocated") && events.contains("\(port) was taken"), "events say why: \(events)")
     }

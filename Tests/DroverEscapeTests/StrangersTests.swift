@@ -12,11 +12,6 @@ import Testing
 /// there inside.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"))
 struct StrangersTests {
-    func replica(_ daemon: TestDaemon, _ job: String) -> ReplicaStatus? {
-        let ps = (try? daemon.drover(["ps", "--json"]).stdout) ?? "[]"
-        return (try? JSONDecoder().decode([JobStatus].self, from: Data(ps.utf8)))?.first { $0.name == job }?.replicas.first
-    }
-
     @Test(arguments: ["", "nobody", "root"])
     func anotherJobsFilesAndDroverdsAreNotThere(_ user: String) throws {
         let daemon = try TestDaemon()
@@ -31,8 +26,8 @@ struct StrangersTests {
               \(b):\(user.isEmpty ? "" : "\n    user: \(user)")
                 command: ["\(testload)", "pause"]
             """).code == 0)
-        try #require(waitFor(timeout: 30) { replica(daemon, a)?.state == "ready" && replica(daemon, b)?.state == "ready" })
-        let victim = try #require(replica(daemon, a))
+        try #require(waitFor(timeout: 30) { daemon.replica(a)?.state == "ready" && daemon.replica(b)?.state == "ready" })
+        let victim = try #require(daemon.replica(a))
         try #require(waitFor(timeout: 10) { access(victim.stateDirectory + "/secret", F_OK) == 0 })
         let targets: [(String, [String])] = [
             ("A's state file", ["read", victim.stateDirectory + "/secret"]),
