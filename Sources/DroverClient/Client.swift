@@ -53,7 +53,7 @@ public struct DroverClient: Sendable {
                     }
                 }
         } catch {
-            throw ClientError.unreachable(socketPath: socketPath, reason: "\(error)")
+            throw ClientError.unreachable(socketPath: socketPath, reason: ClientError.reason(error))
         }
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: "droverd")
@@ -86,10 +86,17 @@ public enum ClientError: Error, CustomStringConvertible {
     case unreachable(socketPath: String, reason: String)
     case protocolError(String)
 
+    /// `connect: ENOENT (No such file or directory)`, not NIO's description of its call.
+    static func reason(_ error: Error) -> String {
+        guard let io = error as? IOError else { return "\(error)" }
+        let names: [Int32: String] = [ENOENT: "ENOENT", ECONNREFUSED: "ECONNREFUSED", EACCES: "EACCES", ENOTSOCK: "ENOTSOCK", EPERM: "EPERM"]
+        return "connect: \(names[io.errnoCode] ?? "errno \(io.errnoCode)") (\(String(cString: strerror(io.errnoCode))))"
+    }
+
     public var description: String {
         switch self {
         case .unreachable(let path, let reason):
-            return "cannot reach droverd at \(path) (\(reason)); is it running? Start it with `droverd --config DIR` (or `make run`), or point --socket at its socket"
+            return "cannot reach droverd at \(path): \(reason); is it running? Start it with `droverd --config DIR` (or `make run`), or point --socket (or DROVER_SOCKET) at its socket"
         case .protocolError(let message):
             return message
         }

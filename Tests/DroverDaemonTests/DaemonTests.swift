@@ -801,6 +801,25 @@ struct DaemonTests {
         let result = try TestProcess.drover(["ps", "--socket", "/var/tmp/drover-no-such.sock"])
         #expect(result.code == 3)
         #expect(result.stderr.contains("/var/tmp/drover-no-such.sock"), "\(result.stderr)")
+        // Issue 14: in the user's words (no NIO call names, balanced parentheses).
+        #expect(result.stderr.contains("connect: ENOENT (No such file or directory)") && !result.stderr.contains("descriptor:"),
+                "\(result.stderr)")
+    }
+
+    /// Issue 14: global options before the subcommand, and DROVER_SOCKET, as docker's and
+    /// kubectl's habits go.
+    @Test func theSocketCanBeGivenBeforeTheSubcommandOrInTheEnvironment() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("web")
+        try daemon.apply("jobs:\n" + serving(job, replicas: 1, command: [testload, "pause"]))
+        for arguments in [["--socket", daemon.socket, "ps"], ["--socket=\(daemon.socket)", "ps", job], ["ps", "--socket", daemon.socket]] {
+            let result = try TestProcess.drover(arguments)
+            #expect(result.code == 0 && result.stdout.contains(job), "drover \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
+        // Through env(1): this process's environment is every concurrent test's.
+        let fromEnvironment = try TestProcess(["/usr/bin/env", "DROVER_SOCKET=\(daemon.socket)", TestEnvironment.drover, "ps"])
+        #expect(fromEnvironment.finish() == 0 && fromEnvironment.stdout.text.contains(job), "DROVER_SOCKET: \(fromEnvironment.stderr.text)")
     }
 }
 
