@@ -42,6 +42,15 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// `web/2` or `2.web` (SPEC §6) → (job, index); `web` → (job, nil).
+/// A job's name where a command takes a job: `drover stop web/0` is a usage error saying so
+/// (before, droverd answered `no route POST /v1/jobs/web/0/stop`).
+func requireJob(_ text: String, for command: String) throws {
+    let (job, index) = try parseName(text)
+    if index != nil {
+        throw ValidationError("\(command) takes a job (\(job)), not a replica (\(text)); to stop one replica use drover evict \(text)")
+    }
+}
+
 func parseName(_ text: String) throws -> (job: String, index: Int?) {
     guard let name = ReplicaName.parse(text) else {
         throw ValidationError("\"\(text)\" is not a replica name (\(ReplicaName.expected))")
@@ -292,6 +301,7 @@ struct Stop: DaemonCommand {
     static let configuration = CommandConfiguration(abstract: "Stop a job's replicas (lameduck protocol); the job stays declared.")
     @OptionGroup var daemon: DaemonOptions
     @Argument(help: "The job.") var job: String
+    func validate() throws { try requireJob(job, for: "stop") }
     func execute() async throws { try await performJobAction(daemon, .POST, "/v1/jobs/\(job)/stop") }
 }
 
@@ -299,6 +309,7 @@ struct Start: DaemonCommand {
     static let configuration = CommandConfiguration(abstract: "Start a stopped (or failed) job again.")
     @OptionGroup var daemon: DaemonOptions
     @Argument(help: "The job.") var job: String
+    func validate() throws { try requireJob(job, for: "start") }
     func execute() async throws { try await performJobAction(daemon, .POST, "/v1/jobs/\(job)/start") }
 }
 
@@ -306,6 +317,7 @@ struct Delete: DaemonCommand {
     static let configuration = CommandConfiguration(abstract: "Stop a job's replicas and forget it, state directories included.")
     @OptionGroup var daemon: DaemonOptions
     @Argument(help: "The job.") var job: String
+    func validate() throws { try requireJob(job, for: "delete") }
     func execute() async throws { try await performJobAction(daemon, .DELETE, "/v1/jobs/\(job)") }
 }
 
