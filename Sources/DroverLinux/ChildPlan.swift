@@ -93,7 +93,10 @@ struct ChildPlan {
                 plan.capabilities = capabilities
                 plan.last_capability = lastCapability
                 plan.no_new_privs = 1
-                plan.landlock_scope = 1
+                // Not for `drover exec` and exec probes: a Landlock domain of their own would
+                // keep them from signalling the replica's processes (`drover exec web/0 -- kill
+                // -HUP 2`, as `docker exec` allows).
+                plan.landlock_scope = joinPIDFD >= 0 ? 0 : 1
                 plan.seccomp = seccomp
                 plan.parent_death_signal = parentDeathSignal
                 return body(&plan)

@@ -53,3 +53,24 @@ struct StrangersTests {
         #expect(try daemon.drover(["logs", a + "/0"]).stdout.contains("logged-s3cr3t"), "control: A did log it")
     }
 }
+
+extension StrangersTests {
+    /// What isolation must not take away: `drover exec` reaches the replica's own processes
+    /// (a reload signal to the workload, as `docker exec ... kill -HUP 1` does).
+    @Test func execSignalsTheReplicasWorkload() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        let job = daemon.job("app")
+        try #require(daemon.apply("""
+            jobs:
+              \(job):
+                restart: {policy: never}
+                command: ["\(TestEnvironment.testload)", "trap-term"]
+            """).code == 0)
+        try #require(waitFor(timeout: 30) { ((try? daemon.drover(["logs", job + "/0"]).stdout) ?? "").contains("ready=1") })
+        let kill = try daemon.drover(["exec", job + "/0", "--", "/bin/kill", "-TERM", "2"])
+        #expect(kill.code == 0, "\(kill.stdout) \(kill.stderr)")
+        #expect(waitFor(timeout: 10) { ((try? daemon.drover(["logs", job + "/0"]).stdout) ?? "").contains("got=SIGTERM") },
+                "the workload got it: \((try? daemon.drover(["logs", job + "/0"]).stdout) ?? "")")
+    }
+}
