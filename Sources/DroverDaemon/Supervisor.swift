@@ -651,7 +651,12 @@ actor Supervisor {
             settleTerminal(key, replica)
             // Scaled back up (or started again) while it was still in lameduck: the apply saw
             // it stopping and left it, so it is started here, when it has stopped.
-            if replicas[key] != nil, isWanted(key), case .exited(.evicted) = replica.lifecycle.state { admit(key) }
+            // Only for those two reasons: one that ended for good (delete, droverd's own stop on
+            // exit) is not wanted back, and admitting it would settle it again, for ever.
+            if replicas[key] != nil, isWanted(key), case .exited(.evicted(let reason)) = replica.lifecycle.state,
+               reason == .scaleDown || reason == .stop {
+                admit(key)
+            }
         } else if case .pending(.waitingForResources) = replica.lifecycle.state, isWanted(key), !admitted.contains(key) {
             // Back in the queue (replaced after an update, preempted): admission decides,
             // highest priority first, so a preempted replica does not take back what was

@@ -311,6 +311,7 @@ struct DaemonTests {
         #expect(try replicas(daemon, job).compactMap(\.pid).sorted() == pids.sorted(), "re-adopted")
         daemon.kill(SIGTERM)
         #expect(try eventually(timeout: 10) { pids.allSatisfy { kill($0, 0) != 0 } }, "--stop-replicas-on-exit stops them")
+        #expect(daemon.process?.exitCode == 0, "and exits cleanly (a re-admission loop once crashed it here): \(daemon.log.suffix(1500))")
     }
 
     // MARK: names
