@@ -60,7 +60,10 @@ struct PortTests {
         #expect(lines.count == 3, "\(results.stdout) \(results.stderr)")
         #expect(lines.first?.hasSuffix("result=EACCES") == true, "another replica's port: \(results.stdout)")
         #expect(lines.dropFirst().first?.hasSuffix("result=EACCES") == true, "a free port outside its allocation: \(results.stdout)")
-        #expect(lines.last?.hasSuffix("result=ok") == true, "its own port (free: pause does not listen): \(results.stdout)")
+        // Its own port passes the guard: bound, or EADDRINUSE if a replica of another test's
+        // droverd took it meanwhile (pause does not hold it), never EACCES.
+        #expect(lines.last.map { $0.hasSuffix("result=ok") || $0.hasSuffix("result=EADDRINUSE") } == true,
+                "its own port passes the guard: \(results.stdout)")
     }
 
     @Test func aPortTakenWhileTheReplicaWasDownIsReallocated() throws {
