@@ -253,17 +253,22 @@ extension DaemonTests {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
         let request = "GET /v1/events?follow=1 HTTP/1.1\r\nHost: droverd\r\n\r\n"
-        // One abandoned (the client went away), one attached.
+        let process = try #require(daemon.process)
+        func openDescriptors() -> Int { listDirectory("/proc/\(process.pid)/fd").count }
+        // One abandoned (the client went away, on a quiet stream: nothing written that could
+        // fail), one attached.
+        let before = openDescriptors()
         let abandoned = try RawConnection(daemon.socket)
         abandoned.send(request)
         #expect(abandoned.read(until: "\r\n\r\n", timeout: 10).hasPrefix("HTTP/1.1 200"))
-        close(abandoned.fd)
+        #expect(openDescriptors() == before + 1)
+        shutdown(abandoned.fd, Int32(SHUT_RDWR))
+        #expect(eventually(timeout: 3) { openDescriptors() == before }, "droverd let go of the abandoned stream")
         let follower = try RawConnection(daemon.socket)
         follower.send(request)
         #expect(follower.read(until: "\r\n\r\n", timeout: 10).hasPrefix("HTTP/1.1 200"))
         usleep(500_000)
 
-        let process = try #require(daemon.process)
         let started = monotonicSeconds()
         process.signal(SIGTERM)
         while !process.hasExited && monotonicSeconds() - started < 10 { usleep(20_000) }
