@@ -278,3 +278,69 @@ extension DaemonTests {
         #expect(follower.readToClose(timeout: 5) != nil, "the stream ended")
     }
 }
+
+extension DaemonTests {
+    // MARK: fuzz
+
+    /// Malformed HTTP, lying chunked encodings, pipelining, bad JSON bodies: droverd answers
+    /// each with a 4xx and a JSON body (or closes a connection it cannot answer), never a 5xx,
+    /// and lives on.
+    @Test func apiFuzzNeverCrashesAndRefusesWithJSON() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.destroy() }
+        var cases: [String] = [
+            "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "\u{1}\u{2}\u{3}\r\n\r\n", " / HTTP/1.1\r\n\r\n",
+            "GET /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+            "GET /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            "POST /v1/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            "POST /v1/drain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "POST /v1/drain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n{}\r\n0\r\n\r\n",
+            "POST /v1/drain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+            "POST /v1/drain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            "GET /v1/jobs HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n",
+            "GET /v1/jobs HTTP/1.1\r\nHost: x\r\n: empty\r\n\r\n",
+            "GET /v1/jobs\u{0} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /%%% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/replicas/a/99999999999999999999999 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/logs/a/-1?tail=-5&follow=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/events?since=nan&subject=%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/names/a?watch=x&timeout=1e300s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ]
+        for body in ["", "{", "null", "[]", "\"x\"", "1e999", "{\"name\": null}", "{\"name\": \"a/b/c\", \"grace\": \"-1s\"}",
+                     "{\"files\": 3}", "{\"files\": [{\"path\": 1}]}", "{\"grace\": \"forever\"}", "\u{FF}\u{FE}"] {
+            for path in ["/v1/evict", "/v1/apply", "/v1/drain"] {
+                cases.append("POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<40 {
+            let bytes = (0..<Int.random(in: 1...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            cases.append(String(decoding: bytes, as: UTF8.self) + "\r\n\r\n")
+        }
+        var refused = 0
+        for request in cases {
+            let connection = try RawConnection(daemon.socket)
+            connection.send(request)
+            let text = connection.read(until: "\r\n\r\n", timeout: 2)
+            guard !text.isEmpty else { continue } // closed unanswered, or still waiting for a body it was promised
+            let answer = parseAnswer(text.contains("}") ? text : text + connection.read(until: "}", timeout: 1))
+            let status = answer?.status ?? 0
+            #expect((200..<500).contains(status), "\(request.debugDescription) → \(text.debugDescription)")
+            if status >= 400 {
+                refused += 1
+                #expect(answer?.error != nil, "a JSON error: \(request.debugDescription) → \(String(describing: answer))")
+            }
+        }
+
+        #expect(refused >= cases.count * 3 / 4, "most are answered, with a refusal: \(refused) of \(cases.count)")
+
+        // Pipelined: two requests in one write, two answers in order.
+        let pipelined = try RawConnection(daemon.socket)
+        pipelined.send("GET /v1/host HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let both = pipelined.readToClose(timeout: 5) ?? ""
+        #expect(both.hasPrefix("HTTP/1.1 200") && both.contains("HTTP/1.1 404"), "\(both.debugDescription)")
+
+        #expect(try daemon.drover(["ps"]).code == 0, "droverd answers")
+        #expect(daemon.process?.hasExited == false, "droverd is alive")
+    }
+}
