@@ -43,24 +43,49 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// Connections open now, shared by every connection's guard.
+/// Connections open now, shared by every connection's guard. At the limit a new connection
+/// takes the place of the oldest one that has not sent a whole request head yet (it asked
+/// nothing: closing it loses no answer); only when every connection is busy is it refused.
 final class ConnectionCount: Sendable {
     let limit: Int
-    private let count = NIOLockedValueBox(0)
+    private struct State {
+        var count = 0
+        var next: UInt64 = 0
+        /// Connections still waiting for their first request head, by admission order.
+        var idle: [UInt64: any Channel] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
 
     init(limit: Int) { self.limit = limit }
 
-    /// Counts one more; false (and not counted) when at the limit.
-    func admit() -> Bool {
-        count.withLockedValue { value in
-            guard value < limit else { return false }
-            value += 1
-            return true
+    /// Counts one more and returns its ticket; nil (not counted) when every connection is busy.
+    func admit(_ channel: any Channel) -> UInt64? {
+        let (ticket, displaced): (UInt64?, (any Channel)?) = state.withLockedValue { state in
+            var displaced: (any Channel)?
+            if state.count >= limit {
+                guard let oldest = state.idle.keys.min() else { return (nil, nil) }
+                displaced = state.idle.removeValue(forKey: oldest)
+            }
+            state.count += 1
+            state.next += 1
+            state.idle[state.next] = channel
+            return (state.next, displaced)
+        }
+        displaced?.close(promise: nil)
+        return ticket
+    }
+
+    /// Its first request head arrived: no longer displaceable.
+    func busy(_ ticket: UInt64) { _ = state.withLockedValue { $0.idle.removeValue(forKey: ticket) } }
+
+    func release(_ ticket: UInt64) {
+        state.withLockedValue { state in
+            state.idle.removeValue(forKey: ticket)
+            state.count -= 1
         }
     }
 
-    func release() { count.withLockedValue { $0 -= 1 } }
-    var current: Int { count.withLockedValue { $0 } }
+    var current: Int { state.withLockedValue { $0.count } }
 }
 
 /// First in the pipeline, on raw bytes: counts the connection (refusing it over the cap),
@@ -72,7 +97,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler, @un
     typealias OutboundOut = ByteBuffer
 
     private let connections: ConnectionCount
-    private var counted = false
+    private var ticket: UInt64?
     private var headSeen = false
     private var refused = false
     private var context: ChannelHandlerContext?
@@ -82,12 +107,12 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler, @un
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        guard connections.admit() else {
+        guard let ticket = connections.admit(context.channel) else {
             refuse(.serviceUnavailable, ErrorBody(error: "service unavailable",
-                                                  detail: "droverd already serves \(connections.limit) connections; try again"))
+                                                  detail: "droverd already serves \(connections.limit) connections, each with a request in progress; try again"))
             return
         }
-        counted = true
+        self.ticket = ticket
         headerDeadline = context.eventLoop.scheduleTask(in: .seconds(APILimits.headerTimeout)) { [weak self] in
             guard let self, !self.headSeen else { return }
             // Nothing to answer: the client has not asked anything yet.
@@ -97,8 +122,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler, @un
 
     func handlerRemoved(context: ChannelHandlerContext) {
         headerDeadline?.cancel()
-        if counted { connections.release() }
-        counted = false
+        if let ticket { connections.release(ticket) }
+        ticket = nil
         self.context = nil
     }
 
@@ -109,6 +134,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler, @un
 
     /// A whole request head was parsed.
     func requestStarted() {
+        if !headSeen, let ticket { connections.busy(ticket) }
         headSeen = true
         headerDeadline?.cancel()
         headerDeadline = nil

@@ -247,6 +247,43 @@ extension DaemonTests {
         #expect(daemon.process?.hasExited == false, "droverd is alive")
     }
 
+    @Test func apiConnectionCapDisplacesIdleConnectionsAndRefusesPastBusyOnes() throws {
+        setenv("DROVER_API_MAX_CONNECTIONS", "20", 1)
+        let started = Result { try TestDaemon() }
+        unsetenv("DROVER_API_MAX_CONNECTIONS")
+        let daemon = try started.get()
+        defer { daemon.destroy() }
+        let process = try #require(daemon.process)
+        let base = listDirectory("/proc/\(process.pid)/fd").count
+
+        // 30 idle ones under a cap of 20: the oldest give way, droverd holds no more than 20.
+        var held: [RawConnection] = []
+        for _ in 0..<30 { held.append(try RawConnection(daemon.socket)) }
+        usleep(500_000)
+        let closed = held.indices.filter { held[$0].readToClose(timeout: 0.05) != nil }
+        // The oldest by admission (connections are accepted on several threads: not quite
+        // the order they connected in).
+        #expect(closed.count == 10, "10 idle connections gave way: \(closed)")
+        #expect(closed.filter { $0 >= 20 }.count <= 2, "mostly the oldest: \(closed)")
+        let ps = try daemon.drover(["ps"], timeout: 10)
+        #expect(ps.code == 0, "ps answers past the cap: \(ps.stderr)")
+        #expect(listDirectory("/proc/\(process.pid)/fd").count <= base + 21, "at most 20 connections held")
+        held.removeAll()
+
+        // 20 with a request in progress are not displaced: the 21st is refused, as JSON.
+        var followers: [RawConnection] = []
+        for _ in 0..<20 {
+            let follower = try RawConnection(daemon.socket)
+            follower.send("GET /v1/events?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(follower.read(until: "\r\n\r\n", timeout: 5).hasPrefix("HTTP/1.1 200"))
+            followers.append(follower)
+        }
+        let refused = try RawConnection(daemon.socket)
+        expectJSONError(refused.readToClose(timeout: 5).flatMap(parseAnswer), 503, "past the cap, every connection busy")
+        followers.removeAll()
+        #expect(eventually { (try? daemon.drover(["ps"]).code) == 0 }, "answers again once they left")
+    }
+
     // MARK: follow streams
 
     @Test func apiFollowersEndAndDoNotHoldShutdown() throws {
