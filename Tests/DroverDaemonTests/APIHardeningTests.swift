@@ -183,10 +183,6 @@ extension DaemonTests {
         #expect(try eventually { try replicas(daemon, web).first?.state == "ready" })
         let client = DroverClient(socketPath: daemon.socket)
 
-        let empty = try await client.request(.POST, "/v1/drain", requestID: "")
-        #expect(empty.status == 400 && empty.apiError.error == "bad request id", "\(empty.apiError)")
-        #expect(try await client.request(.GET, "/v1/host").decode(HostStatus.self).drained == false, "the empty id did nothing")
-
         // 20 at once with one id: one eviction, 20 identical answers. Each request is sent
         // but for its last byte, then the 20 last bytes go out together.
         let id = "evict-\(UUID().uuidString)"
@@ -209,6 +205,10 @@ extension DaemonTests {
         let otherBody = try await client.request(.POST, "/v1/evict", json: EvictRequest(name: "\(web)/0", grace: "6s"), requestID: id)
         #expect(otherBody.status == 409, "same route, another body")
         #expect(try await client.request(.GET, "/v1/jobs/\(web)").decode(JobStatus.self).state != "stopped", "stop did not run")
+        // An empty id: refused, and nothing done.
+        let empty = try await client.request(.POST, "/v1/drain", requestID: "")
+        #expect(empty.status == 400 && empty.apiError.error == "bad request id", "\(empty.apiError)")
+        #expect(try await client.request(.GET, "/v1/host").decode(HostStatus.self).drained == false, "the empty id did nothing")
         // The very same request again, later: the stored answer.
         let again = try await client.request(.POST, "/v1/evict", json: EvictRequest(name: "\(web)/0", grace: "5s"), requestID: id)
         #expect(again.status == 200 && String(decoding: again.body, as: UTF8.self) == answers.first??.body)
