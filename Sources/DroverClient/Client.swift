@@ -36,7 +36,10 @@ public struct DroverClient: Sendable {
     }
 
     public func request<Body: Encodable>(_ method: HTTPMethod, _ path: String, json: Body, requestID: String? = nil) async throws -> Response {
-        try await request(method, path, body: try JSONEncoder().encode(json), requestID: requestID)
+        // Sorted: the same request encodes to the same bytes (request ids are scoped to the body).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try await request(method, path, body: try encoder.encode(json), requestID: requestID)
     }
 
     /// Sends one request and hands each body chunk, with the response status, to `onChunk` as

@@ -7,16 +7,19 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The API (SPEC §8): HTTP/1.1 + JSON on a Unix socket, mode 0660, group `drover`. Reads are
 /// open to whoever may connect; mutations need root or the `drover` group, checked on the
 /// peer's credentials (SO_PEERCRED), not on anything the client says, and a peer that is in
 /// no sandbox (its cgroup: `SandboxPeers.swift`). Errors are `{error, detail}` with a 4xx/5xx
-/// status. Mutations with a `Drover-Request-Id` header are idempotent: a repeated id gets the
-/// first answer.
+/// status, whatever failed (`ConnectionGuard` for what never reaches a route). Mutations with
+/// a `Drover-Request-Id` header are idempotent: a repeated id gets the first answer
+/// (`RequestIDs`).
 struct APIServer {
     let supervisor: Supervisor
     let store: Store
+    let requestIDs: RequestIDs
     let names: NameRegistry
     let metrics: DaemonMetrics
     /// droverd's cgroup tree: a peer inside it is a sandbox's process, refused any mutation.
@@ -131,7 +134,7 @@ struct APIServer {
                 // Follows the current file across restarts (same path) and rotations (it
                 // shrinks: start again from its beginning).
                 var offset = logs.size
-                while !Task.isCancelled {
+                while following(context.channel) {
                     let (data, next) = logs.read(from: offset)
                     offset = next
                     if !data.isEmpty { try await writer.write(ByteBuffer(bytes: data)) }
@@ -140,7 +143,7 @@ struct APIServer {
                 try await writer.finish(nil)
             })
         }
-        v1.get("events") { request, _ in
+        v1.get("events") { request, context in
             let since = request.uri.queryParameters["since"].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
             let subject = request.uri.queryParameters["subject"].map(String.init)
             let follow = request.uri.queryParameters["follow"] == "1"
@@ -150,7 +153,7 @@ struct APIServer {
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init { writer in
                 var last: Int64 = 0
                 var batch = first
-                while !Task.isCancelled {
+                while following(context.channel) {
                     for event in batch {
                         var line = try JSONEncoder.sorted.encode(event)
                         line.append(UInt8(ascii: "\n"))
@@ -165,20 +168,24 @@ struct APIServer {
         }
         // Names (SPEC §6): `web` (ready replicas) or `web/2`; `?watch=VERSION&timeout=30s`
         // answers when the set has changed since VERSION (at once if it already has).
-        let resolve: @Sendable (Request, String, Int?) async throws -> Response = { request, job, index in
+        let resolve: @Sendable (Request, any Channel, String, Int?) async throws -> Response = { request, channel, job, index in
             if let watched = request.uri.queryParameters["watch"].flatMap({ UInt64($0) }) {
                 let timeout = (request.uri.queryParameters["timeout"].flatMap { try? Quantity.duration(String($0)) }) ?? .seconds(30)
-                await names.wait(untilNot: watched, timeout: min(timeout, .seconds(300)))
+                // In short waits: a client that went away, or droverd shutting down, ends it.
+                let deadline = ContinuousClock.now + min(timeout, .seconds(300))
+                while following(channel), names.resolve(job: job, index: index).version == watched, ContinuousClock.now < deadline {
+                    await names.wait(untilNot: watched, timeout: min(deadline - ContinuousClock.now, .milliseconds(250)))
+                }
             }
             return try json(names.resolve(job: job, index: index))
         }
         v1.get("names/:job") { request, context in
             let (job, index) = try parseReplicaName(context.parameters.require("job")) // web or 2.web
-            return try await resolve(request, job, index)
+            return try await resolve(request, context.channel, job, index)
         }
         v1.get("names/:job/:index") { request, context in
             let key = try replicaKey(context)
-            return try await resolve(request, key.job, key.index)
+            return try await resolve(request, context.channel, key.job, key.index)
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -188,32 +195,72 @@ struct APIServer {
     }
 
     /// Runs a mutating request: peer must be root or in the `drover` group; a repeated
-    /// request id returns the stored first answer.
+    /// request id returns the stored first answer (`RequestIDs`).
     private func mutation(_ request: Request, _ context: DroverRequestContext,
                           _ body: @Sendable (Data) async throws -> Data) async throws -> Response {
         try await context.requireMutationRights(sandboxes: sandboxes)
         let requestID = request.headers[.init("Drover-Request-Id")!]
-        if let requestID, let stored = try store.answer(forRequest: requestID) {
+        if let requestID { try RequestIDs.validate(requestID) }
+        let data = try await collectBody(request)
+        let fingerprint = RequestIDs.fingerprint(method: request.method.rawValue, path: request.uri.path, body: data)
+        if let requestID, case .replay(let stored) = try await requestIDs.claim(requestID, fingerprint: fingerprint) {
             return Response(status: .init(code: stored.status), headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
         }
-        let bytes = try await request.body.collect(upTo: 16 << 20)
         let answer: (HTTPResponse.Status, Data)
+        var remember = true
         do {
-            answer = (.ok, try await body(Data(bytes.readableBytesView)))
+            answer = (.ok, try await body(data))
         } catch let error as APIError {
             answer = (error.status, try JSONEncoder.sorted.encode(error.body))
         } catch let error as DaemonError {
-            let status: HTTPResponse.Status
-            switch error {
-            case .notFound: status = .notFound
-            case .conflict: status = .conflict
-            case .system: status = .internalServerError
-            }
+            let status = error.status
             answer = (status, try JSONEncoder.sorted.encode(ErrorBody(error: status.reasonPhrase.lowercased(), detail: error.description)))
+        } catch {
+            // Not an answer to remember: the same id may try again.
+            remember = false
+            answer = (.internalServerError, try JSONEncoder.sorted.encode(internalErrorBody(error, request)))
         }
-        if let requestID { try store.remember(request: requestID, status: answer.0.code, body: answer.1) }
+        if let requestID {
+            await requestIDs.finish(requestID, fingerprint: fingerprint, answer: .init(status: answer.0.code, body: answer.1), remember: remember)
+        }
         return Response(status: answer.0, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.1)))
+    }
+}
+
+/// Whether a streaming answer goes on: its client is still connected and droverd is not
+/// shutting down (docs/API.md: streams end when droverd stops).
+private func following(_ channel: any Channel) -> Bool {
+    channel.isActive && !Task.isCancelled && !Task.isShuttingDownGracefully
+}
+
+/// The whole body, refused with 413 past `APILimits.maxBodyBytes` (by its Content-Length
+/// before reading any of it, else while reading).
+private func collectBody(_ request: Request) async throws -> Data {
+    let tooLarge = APIError(.contentTooLarge, ErrorBody(error: "payload too large",
+                                                        detail: "the request body exceeds \(APILimits.maxBodyBytes >> 20) MiB"))
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > APILimits.maxBodyBytes { throw tooLarge }
+    do {
+        let bytes = try await request.body.collect(upTo: APILimits.maxBodyBytes)
+        return Data(bytes.readableBytesView)
+    } catch is NIOTooManyBytesError {
+        throw tooLarge
+    }
+}
+
+/// A 500's body: short, no Swift type dump (the error itself goes to droverd's log).
+private func internalErrorBody(_ error: any Error, _ request: Request) -> ErrorBody {
+    Logger(label: "droverd.api").error("\(request.method) \(request.uri.path): \(String(reflecting: error))")
+    return ErrorBody(error: "internal error", detail: "droverd could not answer \(request.method) \(request.uri.path); its log has the cause")
+}
+
+extension DaemonError {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .system: return .internalServerError
+        }
     }
 }
 
@@ -243,12 +290,24 @@ private func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {
 }
 
 private func describeDecoding(_ error: Error) -> String {
+    func path(_ context: DecodingError.Context) -> String { context.codingPath.map(\.stringValue).joined(separator: ".") }
     switch error as? DecodingError {
     case .keyNotFound(let key, _)?: return "missing field \"\(key.stringValue)\""
-    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
-    case .dataCorrupted?: return "not JSON"
+    case .typeMismatch(let type, let context)?, .valueNotFound(let type, let context)?:
+        if context.codingPath.isEmpty { return "expected a JSON object at the top level" }
+        return "field \"\(path(context))\": expected \(jsonTypeName(type))"
+    case .dataCorrupted(let context)?:
+        return context.codingPath.isEmpty ? "not JSON" : "field \"\(path(context))\": invalid value"
     default: return "unreadable"
+    }
+}
+
+private func jsonTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: return "a string"
+    case is Bool.Type: return "true or false"
+    case is Int.Type, is Int64.Type, is Double.Type, is UInt64.Type: return "a number"
+    default: return "\(type)".hasPrefix("Array") ? "a JSON array" : "a JSON object"
     }
 }
 
@@ -277,9 +336,27 @@ struct APIError: Error, HTTPResponseError {
     }
 }
 
-/// Every failure as JSON: unknown routes (404), Hummingbird's own errors, anything thrown.
+/// Every failure as JSON: unknown routes (404), a known path with another method (405),
+/// Hummingbird's own errors, bodies over the limit (413), anything thrown (500, short).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = DroverRequestContext
+
+    /// Every route, to tell 405 from 404 (kept beside `APIServer.router`).
+    static let routes: [(method: HTTPRequest.Method, path: String)] = [
+        (.post, "/v1/apply"), (.get, "/v1/jobs"), (.get, "/v1/jobs/:"), (.post, "/v1/jobs/:/stop"), (.post, "/v1/jobs/:/start"),
+        (.delete, "/v1/jobs/:"), (.post, "/v1/evict"), (.post, "/v1/drain"), (.post, "/v1/undrain"), (.get, "/v1/host"),
+        (.get, "/v1/replicas/:/:"), (.get, "/v1/logs/:/:"), (.get, "/v1/events"), (.get, "/v1/names/:"), (.get, "/v1/names/:/:"),
+        (.get, "/metrics"),
+    ]
+
+    /// The methods a path has routes for.
+    static func methods(for path: String) -> [HTTPRequest.Method] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return routes.filter { route in
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: true)
+            return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0 == ":" || $0 == $1 }
+        }.map(\.method)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -287,19 +364,27 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as DaemonError {
-            let status: HTTPResponse.Status = {
-                switch error {
-                case .notFound: return .notFound
-                case .conflict: return .conflict
-                case .system: return .internalServerError
-                }
-            }()
+            let status = error.status
             return try APIError(status, ErrorBody(error: status.reasonPhrase.lowercased(), detail: error.description)).response(from: request, context: context)
         } catch let error as HTTPError {
+            if error.status == .notFound {
+                let allowed = Self.methods(for: request.uri.path)
+                if !allowed.isEmpty && !allowed.contains(request.method) {
+                    let list = allowed.map(\.rawValue).joined(separator: ", ")
+                    var response = try APIError(.methodNotAllowed, ErrorBody(error: "method not allowed",
+                                                                             detail: "\(request.uri.path) takes \(list), not \(request.method)"))
+                        .response(from: request, context: context)
+                    response.headers[.allow] = list
+                    return response
+                }
+            }
             let detail = error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
             return try APIError(error.status, ErrorBody(error: error.status.reasonPhrase.lowercased(), detail: detail)).response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            return try APIError(.contentTooLarge, ErrorBody(error: "payload too large", detail: "the request body exceeds \(APILimits.maxBodyBytes >> 20) MiB"))
+                .response(from: request, context: context)
         } catch {
-            return try APIError(.internalServerError, ErrorBody(error: "internal error", detail: "\(error)")).response(from: request, context: context)
+            return try APIError(.internalServerError, internalErrorBody(error, request)).response(from: request, context: context)
         }
     }
 }

@@ -156,7 +156,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         }
     }
 
-    let api = APIServer(supervisor: supervisor, store: store, names: names, metrics: DaemonMetrics(proxies: proxies),
+    let api = APIServer(supervisor: supervisor, store: store, requestIDs: RequestIDs(store: store), names: names, metrics: DaemonMetrics(proxies: proxies),
                         sandboxes: tree) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs):
@@ -168,6 +168,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     let socketPath = options.socketPath
     let application = Application(
         router: api.router(),
+        // Bounds on what clients may hold (APILimits; after RLIMIT_NOFILE was raised above).
+        server: GuardedHTTP1Channel.builder(connections: ConnectionCount(limit: APILimits.maxConnections())),
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "droverd"),
         onServerRunning: { _ in
             // SPEC §8: 0660, group drover (when the group exists).

@@ -65,6 +65,10 @@ final class Store: @unchecked Sendable {
                 t.column("uid", .integer).notNull().unique()
             }
         }
+        migrator.registerMigration("v4: request fingerprints") { db in
+            // An id is scoped to its request (method, path, body): RequestIDs.
+            try db.alter(table: "request") { t in t.add(column: "fingerprint", .text) }
+        }
         return migrator
     }
 
@@ -229,16 +233,19 @@ final class Store: @unchecked Sendable {
 
     // MARK: idempotent requests
 
-    func answer(forRequest id: String) throws -> (status: Int, body: Data)? {
+    func answer(forRequest id: String) throws -> (status: Int, body: Data, fingerprint: String?)? {
         try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT status, body FROM request WHERE id = ?", arguments: [id]) else { return nil }
-            return (row["status"], row["body"])
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, body, fingerprint FROM request WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            return (row["status"], row["body"], row["fingerprint"])
         }
     }
 
-    func remember(request id: String, status: Int, body: Data) throws {
+    func remember(request id: String, fingerprint: String, status: Int, body: Data) throws {
         try database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO request (id, status, body) VALUES (?, ?, ?)", arguments: [id, status, body])
+            try db.execute(sql: "INSERT OR IGNORE INTO request (id, status, body, fingerprint) VALUES (?, ?, ?, ?)",
+                           arguments: [id, status, body, fingerprint])
         }
     }
 }

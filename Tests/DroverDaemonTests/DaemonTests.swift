@@ -777,11 +777,15 @@ struct DaemonTests {
         let second = "jobs:\n" + serving(daemon.job("b"), replicas: 1, command: [testload, "pause"])
         let id = UUID().uuidString
         let one = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: first)]), requestID: id)
-        let two = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: second)]), requestID: id)
+        let two = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: first)]), requestID: id)
         #expect(one.status == 200 && two.status == 200)
         #expect(one.body == two.body, "the same answer")
         #expect(try one.decode(ApplyResponse.self).created == [daemon.job("a")])
         #expect(try jobs(daemon).map(\.name) == [daemon.job("a")], "the repeat did not apply again")
+        // The id is the first request's: another body with it is refused, not answered as the first (issue 12).
+        let other = try await client.request(.POST, "/v1/apply", json: ApplyRequest(files: [ApplyFile(path: "x.yaml", content: second)]), requestID: id)
+        #expect(other.status == 409, "\(other.apiError)")
+        #expect(try jobs(daemon).map(\.name) == [daemon.job("a")], "nor applied")
     }
 
     @Test func metricsArePrometheusText() async throws {
