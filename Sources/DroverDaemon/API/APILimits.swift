@@ -1,5 +1,5 @@
+import DroverLinux
 import Foundation
-import Glibc
 
 /// The API's bounds (docs/API.md, "Limits"): what one client may cost droverd.
 enum APILimits {
@@ -24,9 +24,8 @@ enum APILimits {
         if let text = ProcessInfo.processInfo.environment["DROVER_API_MAX_CONNECTIONS"], let value = Int(text), value > 0 {
             return min(value, maxConnectionsCeiling)
         }
-        var files = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 else { return 256 }
-        let limit = UInt64(files.rlim_cur) // RLIM_INFINITY is UInt64.max: clamped below
+        guard let limit = DescriptorLimit.current() else { return 256 }
+        // RLIM_INFINITY is UInt64.max: clamped below.
         let room = Int(clamping: limit) - reservedDescriptors
         return max(16, min(maxConnectionsCeiling, room / 2))
     }

@@ -1,6 +1,5 @@
 import DroverLinux
 import DroverWire
-import Glibc
 import NIOCore
 
 /// The API takes no orders from inside a sandbox, whoever the peer is there (issue 11, SPEC
@@ -10,18 +9,14 @@ import NIOCore
 /// process of a sandbox is in a leaf under droverd's tree, and none can leave it (the
 /// cgroupfs it sees is read-only, the host's is real root's).
 extension DroverRequestContext {
-    /// SO_PEERPIDFD (Linux 6.5): the peer as a pidfd, so that its pid is not reused under us.
-    static let peerPidfdOption: CInt = 77
-
     /// Refuses with 403 when the peer (`pid`, from SO_PEERCRED) runs in `sandboxes`, or when
     /// where it runs cannot be told (it has exited: its pid may be another process's by now).
     func requireOutsideSandboxes(_ sandboxes: CgroupTree, pid: Int32) async throws {
         // Older kernels have no SO_PEERPIDFD: the pid alone, read at once, is what is left.
         let pidfd: CInt? = try? await peerPidfd()
-        defer { if let pidfd { close(pidfd) } }
         let cgroup: String
         do {
-            cgroup = try ProcessCgroup.path(of: pid, pidfd: pidfd)
+            cgroup = try ProcessCgroup.path(ofPeer: pid, pidfd: pidfd)
         } catch {
             throw APIError(.forbidden, ErrorBody(
                 error: "forbidden",
@@ -34,9 +29,9 @@ extension DroverRequestContext {
         }
     }
 
+    /// SO_PEERPIDFD (Linux 6.5): the peer as a pidfd, so that its pid is not reused under us.
     private func peerPidfd() async throws -> CInt? {
-        guard let provider = channel as? any SocketOptionProvider else { return nil }
-        let fd: CInt = try await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: Self.peerPidfdOption)).get()
-        return fd >= 0 ? fd : nil
+        let fd: CInt? = try await socketOption(PeerCredentials.pidfdSocketOption)
+        return fd.flatMap { $0 >= 0 ? $0 : nil }
     }
 }

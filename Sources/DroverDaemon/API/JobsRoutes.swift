@@ -1,0 +1,47 @@
+import DroverWire
+import Hummingbird
+
+/// Jobs: apply the jobs files, list and read jobs, stop, start and delete one.
+extension APIServer {
+    func addJobsRoutes(to router: APIRouter) {
+        mutate(Routes.apply, in: router) { body, _ in
+            let apply = try RequestParsing.decode(ApplyRequest.self, body)
+            // No file is not "no jobs": it would delete every job.
+            guard !apply.files.isEmpty else {
+                throw APIError(.badRequest, ErrorBody(error: "invalid config", detail: "no jobs file given"))
+            }
+            switch parse(apply.files) {
+            case .failure(let rejection):
+                throw APIError(.badRequest, ErrorBody(error: "invalid config",
+                                                      detail: rejection.errors.joined(separator: "\n"),
+                                                      errors: rejection.errors))
+            case .success(let specs):
+                let result = try await supervisor.apply(specs, dryRun: apply.dryRun)
+                return ApplyResponse(created: result.created, changed: result.changed, unchanged: result.unchanged,
+                                     deleted: result.deleted, dryRun: apply.dryRun)
+            }
+        }
+        read(Routes.jobs, in: router) { _, _ in
+            await supervisor.status()
+        }
+        read(Routes.job, in: router) { _, context in
+            let name = try context.parameters.require("job")
+            guard let job = await supervisor.status(job: name).first else {
+                throw APIError(.notFound, ErrorBody(error: "not found", detail: "no job named \"\(name)\""))
+            }
+            return job
+        }
+        for (route, action) in [(Routes.stopJob, "stop"), (Routes.startJob, "start")] {
+            mutate(route, in: router) { _, context in
+                let name = try context.parameters.require("job")
+                try await supervisor.setStopped(name, action == "stop")
+                return ActionResponse(job: name, action: action, message: "job \(name) \(action == "stop" ? "stopped" : "started")")
+            }
+        }
+        mutate(Routes.deleteJob, in: router) { _, context in
+            let name = try context.parameters.require("job")
+            try await supervisor.delete(name)
+            return ActionResponse(job: name, action: "delete", message: "job \(name) deleted")
+        }
+    }
+}
