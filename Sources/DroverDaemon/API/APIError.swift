@@ -65,7 +65,17 @@ struct APIError: Error, HTTPResponseError {
 
     /// The methods `path` has routes for (`Routes.all`), to tell 405 from 404.
     static func methods(for path: String) -> [HTTPRequest.Method] {
-        Routes.all.filter { $0.matches(path: path) }.compactMap { HTTPRequest.Method($0.method.rawValue) }
+        Routes.all.filter { $0.matches(path: path) }.map(\.method.hummingbird)
+    }
+}
+
+extension HTTPVerb {
+    var hummingbird: HTTPRequest.Method {
+        switch self {
+        case .GET: return .get
+        case .POST: return .post
+        case .DELETE: return .delete
+        }
     }
 }
 

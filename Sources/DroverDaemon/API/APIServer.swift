@@ -48,7 +48,8 @@ struct APIServer {
     /// A handler of its own making (streams, text) on `route`.
     func on<Body, Answer>(_ route: Route<Body, Answer>, in router: APIRouter,
                           _ handler: @escaping @Sendable (Request, DroverRequestContext) async throws -> Response) {
-        router.on(RouterPath(stringLiteral: route.template), method: HTTPRequest.Method(route.method.rawValue)!, use: handler)
+        assert(Routes.all.contains(route.erased), "\(route.template) is missing from Routes.all (405 answers list the methods from there)")
+        router.on(RouterPath(stringLiteral: route.template), method: route.method.hummingbird, use: handler)
     }
 
     /// A read: the route's answer as JSON.
