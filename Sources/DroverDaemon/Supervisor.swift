@@ -11,12 +11,7 @@ import Logging
 /// drives each replica's `ReplicaLifecycle`, carrying out the actions it returns. Everything
 /// it must not forget is in the store, so a new droverd picks up where a killed one stopped.
 actor Supervisor {
-    struct Key: Hashable, Sendable, Comparable, CustomStringConvertible {
-        var job: String
-        var index: Int
-        var description: String { "\(job)/\(index)" }
-        static func < (a: Key, b: Key) -> Bool { (a.job, a.index) < (b.job, b.index) }
-    }
+    typealias Key = ReplicaID
 
     /// What droverd holds for a replica besides its lifecycle.
     final class Replica {
@@ -31,9 +26,6 @@ actor Supervisor {
         /// Health checks of the current process (SPEC §1 `health`), and the loop running them.
         var health: HealthTracker?
         var healthTask: Task<Void, Never>?
-        /// The text of a manual eviction (`drover evict --reason`), set only while that
-        /// eviction's notice is written.
-        var evictionNote: String?
         /// Why it waits for admission (`needs 512Mi memory, 300Mi free`).
         var pendingWhy: String?
 
@@ -247,13 +239,11 @@ actor Supervisor {
         var evicted: [String] = []
         for key in keys {
             guard let replica = replicas[key], replica.sandbox != nil else { continue }
-            replica.evictionNote = note
             let grace = grace ?? replica.lifecycle.job.lameduck.grace
-            event(subject: key.description, kind: "evicting", message: "manual, grace \(seconds(grace))" + (note.map { ": \($0)" } ?? ""))
-            apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now)), to: key)
-            // The note belongs to this eviction's notice, written just now: a later drain,
-            // update or preemption of the index must not carry it (issue 13).
-            replica.evictionNote = nil
+            event(subject: key.description, kind: "evicting", message: "manual, grace \(ExitRecord.seconds(grace))" + (note.map { ": \($0)" } ?? ""))
+            // The note travels with this request through the lifecycle into its notice only:
+            // a later drain, update or preemption of the index does not carry it (issue 13).
+            apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now, note: note)), to: key)
             evicted.append(key.description)
         }
         return evicted
@@ -266,17 +256,14 @@ actor Supervisor {
         drained = true
         try store.setDrained(true)
         event(subject: "droverd", kind: "drain", message: "draining every replica")
-        let order = replicas.keys.sorted { a, b in
-            let pa = replicas[a]!.lifecycle.job.priority, pb = replicas[b]!.lifecycle.job.priority
-            return pa != pb ? pa < pb : a < b
-        }
+        let order = Admission.drainOrder(replicas.map { (id: $0.key, priority: $0.value.lifecycle.job.priority) })
         var evicted: [String] = []
         for key in order {
             guard let replica = replicas[key] else { continue }
             let grace = grace ?? replica.lifecycle.job.lameduck.grace
             if replica.sandbox != nil {
                 evicted.append(key.description)
-                event(subject: key.description, kind: "evicting", message: "drain, grace \(seconds(grace))")
+                event(subject: key.description, kind: "evicting", message: "drain, grace \(ExitRecord.seconds(grace))")
             }
             apply(replica.lifecycle.handle(.evictRequested(.drain, grace: grace, now: .now)), to: key)
         }
@@ -293,36 +280,45 @@ actor Supervisor {
     /// Desired vs actual: start what is missing, stop what is not wanted, replace what changed.
     private func reconcile() {
         if drained { return }
-        for (name, job) in jobs {
-            let spec = job.spec
-            let wanted = job.stopped || failedJobs[name] != nil ? 0 : spec.replicas
-            for index in 0..<wanted {
-                let key = Key(job: name, index: index)
-                guard let replica = replicas[key] else {
-                    startNew(key, spec: spec)
-                    continue
-                }
-                let live = replica.sandbox != nil || replica.lifecycle.pid != nil
-                if Self.needsReplacement(running: replica.lifecycle.job, desired: spec) && live {
-                    continue // replaced by the rolling update below, one at a time
-                } else if replica.lifecycle.job != spec {
-                    replica.lifecycle.job = spec
-                }
-                switch replica.lifecycle.state {
-                case .pending(.waitingForResources), .exited(.evicted), .pending(.draining):
-                    // Replaced after an update, or scaled back up / started again.
-                    admit(key)
-                default:
-                    break
-                }
-            }
-            rollOut(name, spec: spec, wanted: wanted)
-            stopExtras(name, job: job, wanted: wanted)
+        for name in jobs.keys.sorted() {
+            guard let desired = desired(name) else { continue }
+            perform(Reconcile.fill(desired, actual: actual(of: name)))
+            rollOut(name)
+            stopExtras(name)
         }
-        for (key, replica) in replicas where jobs[key.job] == nil {
-            stopReplica(key, replica, reason: .delete)
+        for name in Set(replicas.keys.map(\.job)) where jobs[name] == nil {
+            perform(Reconcile.extras(nil, actual: actual(of: name), rollingOut: false))
         }
         syncProxies()
+    }
+
+    private func desired(_ name: String) -> Reconcile.Desired? {
+        jobs[name].map { Reconcile.Desired(spec: $0.spec, stopped: $0.stopped, failed: failedJobs[name] != nil) }
+    }
+
+    private func actual(of job: String) -> [Reconcile.Actual] {
+        replicas.filter { $0.key.job == job }.map { Reconcile.Actual(id: $0.key, lifecycle: $0.value.lifecycle, hasSandbox: $0.value.sandbox != nil) }
+    }
+
+    /// Carries out what `Reconcile` decided, step by step.
+    private func perform(_ steps: [Reconcile.Step]) {
+        for step in steps {
+            switch step {
+            case .create(let key):
+                guard replicas[key] == nil, let spec = jobs[key.job]?.spec else { continue }
+                let replica = Replica(lifecycle: ReplicaLifecycle(job: spec, index: key.index))
+                replicas[key] = replica
+                if drained { persist(key, replica) }
+            case .retarget(let key):
+                if let replica = replicas[key], let spec = jobs[key.job]?.spec { replica.lifecycle.job = spec }
+            case .admit(let key):
+                admit(key)
+            case .evict(let key, let reason):
+                evict(key, reason: reason)
+            case .forget(let key, let removeState):
+                if let replica = replicas[key] { forget(key, replica, removeState: removeState) }
+            }
+        }
     }
 
     /// Starts and stops service proxies to match the jobs (off the actor: binding is async).
@@ -346,151 +342,70 @@ actor Supervisor {
     /// evicted (reason `update`) only when every replica already on the new spec is ready. A
     /// new version that does not become ready halts the rollout, and the old replicas keep
     /// serving; the job's status says so.
-    private func rollOut(_ name: String, spec: JobSpec, wanted: Int) {
-        let keys = (0..<wanted).map { Key(job: name, index: $0) }.filter { replicas[$0] != nil }
-        let old = keys.filter { key in
-            let replica = replicas[key]!
-            return Self.needsReplacement(running: replica.lifecycle.job, desired: spec)
-                && (replica.sandbox != nil || replica.lifecycle.pid != nil)
+    private func rollOut(_ name: String) {
+        guard let desired = desired(name) else { return }
+        let started = rollouts[name] ?? []
+        let current = replicas.filter { $0.key.job == name && $0.key.index < desired.wanted }.map { key, replica in
+            RollingUpdate.Replica(id: key, lifecycle: replica.lifecycle, live: replica.sandbox != nil || replica.lifecycle.pid != nil,
+                                  startedByRollout: started.contains(key))
         }
-        let updating = keys.filter { !old.contains($0) && !Self.needsReplacement(running: replicas[$0]!.lifecycle.job, desired: spec) }
-        let notReady = updating.filter { key in
-            if case .ready = replicas[key]!.lifecycle.state { return false }
-            return rollouts[name]?.contains(key) == true
-        }
-        if let waiting = notReady.first {
-            let replica = replicas[waiting]!
-            if case .crashlooping = replica.lifecycle.state {
-                failedRollouts[name] = "rollout halted: \(waiting) of the new version is crashlooping (\(replica.lifecycle.lastExit.map(describe) ?? "no exit yet")); the old replicas keep serving"
-            } else if replica.lifecycle.restarts > 0 || replica.lifecycle.lastExit != nil {
-                failedRollouts[name] = "rollout waiting: \(waiting) of the new version is not ready (\(replica.lifecycle.state.name)); the old replicas keep serving"
-            }
-            return
-        }
-        guard let next = old.first else {
-            // Done: every replica of the new spec is ready. Replicas past a lowered count
-            // served until now (an apply that updates and scales down keeps as many ready
-            // replicas as the new count throughout) and go now.
+        switch RollingUpdate.next(desired: desired.spec, replicas: current) {
+        case .wait(let status):
+            if let status { failedRollouts[name] = status }
+        case .done:
+            // Replicas past a lowered count served until now and go now.
             rollouts[name] = nil
             failedRollouts[name] = nil
-            if let job = jobs[name] { stopExtras(name, job: job, wanted: wanted) }
-            return
-        }
-        failedRollouts[name] = nil
-        let replica = replicas[next]!
-        rollouts[name, default: []].insert(next)
-        let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
-        replica.lifecycle.job = spec
-        event(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
-        apply(actions, to: next)
-    }
-
-    /// Stops the replicas past `wanted`; during a rolling update of the job the ones still
-    /// running keep serving until it is done (rollOut stops them then).
-    private func stopExtras(_ name: String, job: Store.StoredJob, wanted: Int) {
-        for (key, replica) in replicas where key.job == name && key.index >= wanted {
-            if rollouts[name] != nil, !job.stopped, replica.sandbox != nil { continue }
-            stopReplica(key, replica, reason: job.stopped ? .stop : .scaleDown)
+            stopExtras(name)
+        case .replace(let next):
+            guard let replica = replicas[next] else { return }
+            failedRollouts[name] = nil
+            rollouts[name, default: []].insert(next)
+            let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
+            replica.lifecycle.job = desired.spec
+            event(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
+            apply(actions, to: next)
         }
     }
 
-    /// A spec change replaces a replica unless only the replica count changed: scaling never
-    /// restarts the replicas that stay (they keep the DROVER_REPLICAS they started with).
-    static func needsReplacement(running: JobSpec, desired: JobSpec) -> Bool {
-        var scaled = running
-        scaled.replicas = desired.replicas
-        return scaled != desired
-    }
-
-    private func startNew(_ key: Key, spec: JobSpec) {
-        let replica = Replica(lifecycle: ReplicaLifecycle(job: spec, index: key.index))
-        replicas[key] = replica
-        if drained {
-            persist(key, replica)
-            return
-        }
-        admit(key)
+    /// Stops the replicas past the wanted count (`Reconcile.extras` says which).
+    private func stopExtras(_ name: String) {
+        guard let desired = desired(name) else { return }
+        perform(Reconcile.extras(desired, actual: actual(of: name), rollingOut: rollouts[name] != nil))
     }
 
     // MARK: admission (SPEC §5)
 
-    private func request(of job: JobSpec) -> (cpu: Int, memory: UInt64) {
-        (job.resources.cpu?.millicores ?? 0, job.resources.memory ?? 0)
-    }
-
-    private func used(excluding: Set<Key> = []) -> (cpu: Int, memory: UInt64) {
-        var cpu = 0
-        var memory: UInt64 = 0
-        for key in admitted where !excluding.contains(key) {
-            guard let replica = replicas[key] else { continue }
-            let asked = request(of: replica.lifecycle.job)
-            cpu += asked.cpu
-            memory += asked.memory
-        }
-        return (cpu, memory)
-    }
-
-    /// Starts the replica if its requests fit; to fit a production replica, preempts the
-    /// lowest-priority (then newest) replicas through the lameduck protocol. Production never
-    /// preempts production. What does not fit waits, saying why.
+    /// Starts the replica if admission says it fits, or preempts the victims admission
+    /// chose for it; otherwise it waits, saying why (`Admission` has the rule).
     private func admit(_ key: Key) {
         guard !drained, let replica = replicas[key] else { return }
         if admitted.contains(key) {
             apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
             return
         }
-        let asked = request(of: replica.lifecycle.job)
-        let inUse = used()
-        let freeCPU = capacity.millicores - inUse.cpu
-        let freeMemory = Int64(capacity.memory) - Int64(inUse.memory)
-        if asked.cpu <= freeCPU && Int64(asked.memory) <= freeMemory {
+        let holders = admitted.compactMap { id in
+            replicas[id].map { Admission.Holder(id: id, priority: $0.lifecycle.job.priority, request: Admission.Resources(requestedBy: $0.lifecycle.job),
+                                                startedAt: $0.lifecycle.startedAt) }
+        }
+        let decision = Admission.decide(request: Admission.Resources(requestedBy: replica.lifecycle.job), priority: replica.lifecycle.job.priority,
+                                        admitted: holders, capacity: capacity.resources, awaitingVictims: preempting.values.contains(key))
+        switch decision {
+        case .admit:
             admitted.insert(key)
             replica.pendingWhy = nil
             apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
-            return
-        }
-        replica.pendingWhy = Self.shortfall(asked: asked, freeCPU: freeCPU, freeMemory: freeMemory)
-        let priority = replica.lifecycle.job.priority
-        guard priority == .production else { return }
-        if preempting.values.contains(key) {
-            replica.pendingWhy! += "; waiting for preempted replicas to stop"
-            return
-        }
-        // Victims: lower priority, lowest first, then the newest; only as many as needed.
-        let candidates = admitted.filter { replicas[$0].map { $0.lifecycle.job.priority < priority } ?? false }
-            .sorted { a, b in
-                let ra = replicas[a]!, rb = replicas[b]!
-                if ra.lifecycle.job.priority != rb.lifecycle.job.priority { return ra.lifecycle.job.priority < rb.lifecycle.job.priority }
-                return (ra.lifecycle.startedAt ?? Timestamp(sinceEpoch: .zero)) > (rb.lifecycle.startedAt ?? Timestamp(sinceEpoch: .zero))
+        case .wait(let why):
+            replica.pendingWhy = why
+        case .preempt(let victims, let why):
+            replica.pendingWhy = why
+            for victim in victims {
+                preempting[victim] = key
+                event(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
+                guard let target = replicas[victim] else { continue }
+                apply(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), to: victim)
             }
-        var victims: [Key] = []
-        var cpu = freeCPU
-        var memory = freeMemory
-        for candidate in candidates where asked.cpu > cpu || Int64(asked.memory) > memory {
-            let freed = request(of: replicas[candidate]!.lifecycle.job)
-            victims.append(candidate)
-            cpu += freed.cpu
-            memory += Int64(freed.memory)
         }
-        guard asked.cpu <= cpu && Int64(asked.memory) <= memory else { return } // not even preempting helps
-        replica.pendingWhy! += "; preempting \(victims.map(\.description).joined(separator: ", "))"
-        for victim in victims {
-            preempting[victim] = key
-            event(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
-            guard let target = replicas[victim] else { continue }
-            apply(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), to: victim)
-        }
-    }
-
-    static func shortfall(asked: (cpu: Int, memory: UInt64), freeCPU: Int, freeMemory: Int64) -> String {
-        var parts: [String] = []
-        if asked.cpu > freeCPU {
-            parts.append("needs \(CPUCores(millicores: asked.cpu)) cpu, \(CPUCores(millicores: max(0, freeCPU))) free")
-        }
-        if Int64(asked.memory) > freeMemory {
-            parts.append("needs \(formatSize(asked.memory)) memory, \(formatSize(UInt64(max(0, freeMemory)))) free")
-        }
-        return parts.joined(separator: "; ")
     }
 
     /// Resources came free: waiting replicas, highest priority first, try again.
@@ -498,21 +413,8 @@ actor Supervisor {
         let waiting = replicas.filter { key, replica in
             if case .pending(.waitingForResources) = replica.lifecycle.state { return isWanted(key) }
             return false
-        }.keys.sorted { a, b in
-            let pa = replicas[a]!.lifecycle.job.priority, pb = replicas[b]!.lifecycle.job.priority
-            return pa != pb ? pa > pb : a < b
         }
-        for key in waiting { admit(key) }
-    }
-
-    private func stopReplica(_ key: Key, _ replica: Replica, reason: EvictionReason) {
-        if replica.lifecycle.state.isTerminal || replica.sandbox == nil && replica.lifecycle.pid == nil {
-            if case .stopping = replica.lifecycle.state { return }
-            if case .lameduck = replica.lifecycle.state { return }
-            forget(key, replica, removeState: reason == .delete)
-            return
-        }
-        evict(key, reason: reason)
+        for key in Admission.retryOrder(waiting.map { (id: $0.key, priority: $0.value.lifecycle.job.priority) }) { admit(key) }
     }
 
     private func evict(_ key: Key, reason: EvictionReason) {
@@ -598,7 +500,7 @@ actor Supervisor {
         if let cached = resolvedHostIDs[job], cached.spec == spec { return cached.ids }
         let own = identities[job].map { HostIdentity(uid: $0, gid: $0) }
         var ids = own
-        if let text = spec.user, let user = try? ResolvedUser.resolve(UserSpec.parse(text)) {
+        if let userSpec = try? spec.userSpec(), let user = try? ResolvedUser.resolve(userSpec) {
             ids = spec.hostRoot ? HostIdentity(uid: user.uid, gid: user.gid)
                 : HostIdentity(uid: user.uid == 0 ? own?.uid ?? 0 : user.uid, gid: user.gid == 0 ? own?.gid ?? 0 : user.gid)
         }
@@ -620,8 +522,8 @@ actor Supervisor {
                 // Synchronous: when this returns, neither names nor the service proxy hand
                 // out the replica any more (SPEC §4 step 1 comes before the notice).
                 names.unpublish(job: key.job, index: key.index)
-            case .writeLameduckNotice(let deadline, let reason):
-                writeNotice(key, deadline: deadline, reason: reason)
+            case .writeLameduckNotice(let deadline, let reason, let note):
+                writeNotice(key, deadline: deadline, reason: reason, note: note)
             case .signal(let number):
                 try? replica.sandbox?.signal(number)
             case .killCgroup:
@@ -632,7 +534,7 @@ actor Supervisor {
                 replica.timer?.cancel()
                 replica.timer = nil
             case .recordExit(let record):
-                event(subject: key.description, kind: "exited", message: describe(record))
+                event(subject: key.description, kind: "exited", message: record.summary)
             case .releaseResources:
                 for port in replica.ports.values { allocator.release(port) }
                 admitted.remove(key)
@@ -668,9 +570,7 @@ actor Supervisor {
             admitWaiting()
         }
         // A replica of a rolling update became ready (or failed): the rollout goes on or halts.
-        if let job = jobs[key.job], rollouts[key.job] != nil {
-            rollOut(key.job, spec: job.spec, wanted: job.stopped ? 0 : job.spec.replicas)
-        }
+        if rollouts[key.job] != nil { rollOut(key.job) }
     }
 
     private func isWanted(_ key: Key) -> Bool {
@@ -703,7 +603,7 @@ actor Supervisor {
             let statusFD = open(paths.statusFile(key), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             defer { if statusFD >= 0 { close(statusFD) } }
             destroyLeaf(key) // a leftover of a crash must not block the new leaf
-            let sandbox = try launcher.launch(sandboxSpec, name: leafName(key), stdio: (devNull, logFD, logFD), statusFD: statusFD)
+            let sandbox = try launcher.launch(sandboxSpec, name: key.leafName, stdio: (devNull, logFD, logFD), statusFD: statusFD)
             replica.sandbox = sandbox
             replica.adopted = false
             replica.generation += 1
@@ -768,7 +668,7 @@ actor Supervisor {
             limits.cpuWeight = spec.priority == .batch ? 10 : 1
             limits.cpuIdle = true
         }
-        sandbox.hostname = "\(key.index).\(key.job)"
+        sandbox.hostname = key.hostname
         sandbox.stateDirectory = stateDirectory
         // SPEC §10: its own ports and its job's service port, nothing else.
         sandbox.bindablePorts = ports.values.sorted() + (spec.service.map { [$0.port] } ?? [])
@@ -784,14 +684,11 @@ actor Supervisor {
     /// the names files.
     private func isolation(_ key: Key, spec: JobSpec, command: [String], environment: [String: String]) throws -> SandboxSpec {
         let identity = try identity(of: key.job)
-        let user = try spec.user.map { try UserSpec.parse($0) } ?? .id(uid: identity.uid, gid: identity.gid)
         let hidden = [paths.root] + (paths.runtime == "/" ? [] : [paths.runtime])
-        return SandboxSpec(
-            command: command, environment: environment, user: user, workdir: spec.workdir,
-            hostRoot: spec.hostRoot, rootMapsTo: identity, writablePaths: spec.writable,
+        return try spec.sandboxSpec(
+            command: command, environment: environment, ownUser: .id(uid: identity.uid, gid: identity.gid), rootMapsTo: identity,
             readOnlyPaths: [paths.runDirectory(key)] + (FileManager.default.fileExists(atPath: paths.namesDirectory) ? [paths.namesDirectory] : []),
-            hiddenPaths: hidden,
-            capabilities: CapabilityPlan(kept: Set(try spec.capabilities.map { try Capability.named($0) })))
+            hiddenPaths: hidden)
     }
 
     private func publish(_ key: Key, _ replica: Replica) {
@@ -801,9 +698,9 @@ actor Supervisor {
         names.publish(endpoint, job: key.job, index: key.index)
     }
 
-    private func writeNotice(_ key: Key, deadline: Timestamp, reason: EvictionReason) {
+    private func writeNotice(_ key: Key, deadline: Timestamp, reason: EvictionReason, note: String?) {
         var text = "deadline: \(rfc3339(deadline.date))\nreason: \(reason.rawValue)\n"
-        if let note = replicas[key]?.evictionNote { text += "message: \(note)\n" }
+        if let note { text += "message: \(note)\n" }
         let path = paths.lameduckFile(key)
         let temporary = path + ".new"
         // Atomically: a replica polling for the file never reads half of it.
@@ -988,10 +885,8 @@ actor Supervisor {
 
     // MARK: cgroups
 
-    private func leafName(_ key: Key) -> String { Self.leafName(job: key.job, index: key.index) }
-    /// A replica's cgroup leaf, under the tree's root: `web.2`.
-    static func leafName(job: String, index: Int) -> String { "\(job).\(index)" }
-    private func leafPath(_ key: Key) -> String { tree.root + "/" + leafName(key) }
+    /// A replica's cgroup leaf, under the tree's root: `…/web.2`.
+    private func leafPath(_ key: Key) -> String { tree.root + "/" + key.leafName }
 
     private func destroyLeaf(_ key: Key) {
         if let leaf = try? CgroupLeaf(existing: leafPath(key)) { try? leaf.destroy() }
@@ -1003,8 +898,7 @@ actor Supervisor {
     private func removeStrayLeaves() {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: tree.root) else { return }
         for entry in entries {
-            guard let dot = entry.lastIndex(of: "."), let index = Int(entry[entry.index(after: dot)...]) else { continue }
-            let key = Key(job: String(entry[..<dot]), index: index)
+            guard let key = ReplicaID(leafName: entry) else { continue }
             guard jobs[key.job] != nil, replicas[key] == nil else { continue }
             if let leaf = try? CgroupLeaf(existing: tree.root + "/" + entry) {
                 logger.warning("removing stray cgroup \(entry)")
@@ -1110,7 +1004,7 @@ actor Supervisor {
             pid: replica.sandbox?.pid, ports: replica.ports, restarts: lifecycle.restarts,
             startedAt: replica.sandbox == nil ? nil : lifecycle.startedAt.map { rfc3339($0.date) },
             nextAttempt: lifecycle.nextAttempt.map { rfc3339($0.date) },
-            lastExit: lifecycle.lastExit.map { describe($0) },
+            lastExit: lifecycle.lastExit.map(\.summary),
             cpuSeconds: stats?.cpuUsageMicroseconds.map { Double($0) / 1e6 },
             memoryBytes: stats?.memoryCurrent,
             unenforced: replica.unenforced,
@@ -1131,22 +1025,6 @@ actor Supervisor {
             })
     }
 
-    private func describe(_ record: ExitRecord) -> String {
-        switch record.stop {
-        case nil:
-            return record.reason.description
-        case .graceful(let status, let after)?:
-            return "\(record.reason): graceful, \(status) after \(seconds(after))"
-        case .killed(let after)?:
-            return "\(record.reason): killed at the deadline, \(seconds(after)) after the notice"
-        }
-    }
-
-    private func seconds(_ duration: Duration) -> String {
-        let (whole, fraction) = duration.components
-        return String(format: "%.3fs", Double(whole) + Double(fraction) / 1e18)
-    }
-
     func logs(_ key: Key) -> ReplicaLogs? {
         guard replicas[key] != nil || FileManager.default.fileExists(atPath: paths.logFile(key)) else { return nil }
         return ReplicaLogs(path: paths.logFile(key))
@@ -1158,6 +1036,9 @@ actor Supervisor {
 struct Capacity: Sendable, Equatable {
     var millicores: Int
     var memory: UInt64
+
+    /// What admission may hand out.
+    var resources: Admission.Resources { Admission.Resources(millicores: millicores, memory: memory) }
 
     static func detect() -> Capacity {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
