@@ -1,0 +1,32 @@
+import DroverCore
+import DroverHealth
+import DroverLinux
+import DroverWire
+import Foundation
+import Logging
+
+/// Each replica's one timer (its state's deadline).
+extension Supervisor {
+    func armTimer(_ key: Key, _ replica: Replica, at deadline: Timestamp) {
+        replica.timer?.cancel()
+        let delay = max(.zero, deadline - .now)
+        if delay == .zero {
+            // Due now (a restart with `initial: 0s`): fire in this turn, so the new replica is
+            // spawned before the turn's state is written (the fsync stays off the restart path).
+            replica.timer = nil
+            apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+            return
+        }
+        replica.timer = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return }
+            await self?.timerFired(key)
+        }
+    }
+
+    func timerFired(_ key: Key) {
+        guard let replica = replicas[key] else { return }
+        replica.timer = nil
+        apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+    }
+}
