@@ -12,7 +12,7 @@ extension Supervisor {
     func admit(_ key: Key) {
         guard !drained, let replica = replicas[key] else { return }
         if admitted.contains(key) {
-            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+            perform(replica.lifecycle.handle(.startRequested(now: .now)), for: key)
             return
         }
         let holders = admitted.compactMap { id in
@@ -25,7 +25,7 @@ extension Supervisor {
         case .admit:
             admitted.insert(key)
             replica.pendingWhy = nil
-            apply(replica.lifecycle.handle(.startRequested(now: .now)), to: key)
+            perform(replica.lifecycle.handle(.startRequested(now: .now)), for: key)
         case .wait(let why):
             replica.pendingWhy = why
         case .preempt(let victims, let why):
@@ -34,7 +34,7 @@ extension Supervisor {
                 preempting[victim] = key
                 event(subject: victim.description, kind: "preempting", message: "to fit \(key) (production)")
                 guard let target = replicas[victim] else { continue }
-                apply(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), to: victim)
+                perform(target.lifecycle.handle(.evictRequested(.preempted, grace: target.lifecycle.job.lameduck.grace, now: .now)), for: victim)
             }
         }
     }

@@ -10,6 +10,7 @@ extension Supervisor {
     /// `drover evict NAME`: the lameduck protocol with reason `manual` (a serving replica is
     /// replaced at the same index). A job name evicts each of its replicas.
     func evict(job: String, index: Int?, grace: Duration?, note: String?) throws -> [String] {
+        defer { endTurn() }
         guard jobs[job] != nil else { throw DaemonError.notFound("no job named \"\(job)\"") }
         let keys = replicas.keys.filter { $0.job == job && (index == nil || $0.index == index) }.sorted()
         if let index, keys.isEmpty { throw DaemonError.notFound("no replica \(job)/\(index)") }
@@ -20,7 +21,7 @@ extension Supervisor {
             event(subject: key.description, kind: "evicting", message: "manual, grace \(ExitRecord.seconds(grace))" + (note.map { ": \($0)" } ?? ""))
             // The note travels with this request through the lifecycle into its notice only:
             // a later drain, update or preemption of the index does not carry it (issue 13).
-            apply(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now, note: note)), to: key)
+            perform(replica.lifecycle.handle(.evictRequested(.manual, grace: grace, now: .now, note: note)), for: key)
             evicted.append(key.description)
         }
         return evicted
@@ -30,6 +31,7 @@ extension Supervisor {
     /// `undrain`.
     func drain(grace: Duration?) throws -> [String] {
         defer { syncProxies() }
+        defer { endTurn() }
         drained = true
         try store.setDrained(true)
         event(subject: "droverd", kind: "drain", message: "draining every replica")
@@ -42,7 +44,7 @@ extension Supervisor {
                 evicted.append(key.description)
                 event(subject: key.description, kind: "evicting", message: "drain, grace \(ExitRecord.seconds(grace))")
             }
-            apply(replica.lifecycle.handle(.evictRequested(.drain, grace: grace, now: .now)), to: key)
+            perform(replica.lifecycle.handle(.evictRequested(.drain, grace: grace, now: .now)), for: key)
         }
         return evicted
     }
@@ -58,6 +60,6 @@ extension Supervisor {
         guard let replica = replicas[key] else { return }
         if case .lameduck = replica.lifecycle.state { return }
         if case .stopping = replica.lifecycle.state { return }
-        apply(replica.lifecycle.handle(.evictRequested(reason, grace: replica.lifecycle.job.lameduck.grace, now: .now)), to: key)
+        perform(replica.lifecycle.handle(.evictRequested(reason, grace: replica.lifecycle.job.lameduck.grace, now: .now)), for: key)
     }
 }

@@ -28,7 +28,8 @@ extension Supervisor {
         let reason = exitReason(key, replica, statusFromFile: replica.adopted)
         try? sandbox.cleanup()
         replica.sandbox = nil
-        apply(replica.lifecycle.handle(.processExited(reason, now: .now)), to: key)
+        perform(replica.lifecycle.handle(.processExited(reason, now: .now)), for: key)
+        endTurn()
     }
 
     /// How the replica's process ended: the OOM killer (memory.events), else its wait status

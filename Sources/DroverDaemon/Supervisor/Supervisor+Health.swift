@@ -96,16 +96,17 @@ extension Supervisor {
         switch change {
         case .becameReady?:
             event(subject: key.description, kind: "ready", message: "\(check) check passed: \(result.message)")
-            apply(replica.lifecycle.handle(.becameReady(now: .now)), to: key)
+            perform(replica.lifecycle.handle(.becameReady(now: .now)), for: key)
         case .becameUnready?:
             event(subject: key.description, kind: "unready", message: "\(check) check failing: \(result.message)")
-            apply(replica.lifecycle.handle(.becameUnready(now: .now)), to: key)
+            perform(replica.lifecycle.handle(.becameUnready(now: .now)), for: key)
         case .livenessFailed?:
             event(subject: key.description, kind: "unhealthy", message: "live check failed: \(result.message)")
             replica.healthTask?.cancel()
-            apply(replica.lifecycle.handle(.evictRequested(.unhealthy, grace: replica.lifecycle.job.lameduck.grace, now: .now)), to: key)
+            perform(replica.lifecycle.handle(.evictRequested(.unhealthy, grace: replica.lifecycle.job.lameduck.grace, now: .now)), for: key)
         case nil:
             break
         }
+        endTurn()
     }
 }

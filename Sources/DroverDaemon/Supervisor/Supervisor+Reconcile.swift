@@ -9,6 +9,7 @@ import Logging
 extension Supervisor {
     /// Desired vs actual: start what is missing, stop what is not wanted, replace what changed.
     func reconcile() {
+        defer { endTurn() }
         if drained { return }
         for name in jobs.keys.sorted() {
             guard let desired = desired(name) else { continue }

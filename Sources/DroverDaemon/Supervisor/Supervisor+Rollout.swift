@@ -33,7 +33,7 @@ extension Supervisor {
             let actions = replica.lifecycle.handle(.evictRequested(.update, grace: replica.lifecycle.job.lameduck.grace, now: .now))
             replica.lifecycle.job = desired.spec
             event(subject: next.description, kind: "updating", message: "rolling update: replacing with the new spec")
-            apply(actions, to: next)
+            perform(actions, for: next)
         }
     }
 

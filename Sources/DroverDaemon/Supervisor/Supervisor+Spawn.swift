@@ -31,13 +31,13 @@ extension Supervisor {
             replica.unenforced = sandbox.unenforced.map(\.limit)
             watch(key, replica)
             event(subject: key.description, kind: "started", message: "pid \(sandbox.pid)")
-            apply(replica.lifecycle.handle(.spawned(pid: sandbox.pid, now: .now)), to: key)
+            perform(replica.lifecycle.handle(.spawned(pid: sandbox.pid, now: .now)), for: key)
             startHealthChecks(key, replica)
         } catch {
             let message = (error as? LaunchError)?.description ?? "\(error)"
             event(subject: key.description, kind: "start-failed", message: message)
             logger.warning("\(key): \(message)")
-            apply(replica.lifecycle.handle(.spawnFailed(message: message, now: .now)), to: key)
+            perform(replica.lifecycle.handle(.spawnFailed(message: message, now: .now)), for: key)
         }
     }
 

@@ -14,7 +14,7 @@ extension Supervisor {
             // Due now (a restart with `initial: 0s`): fire in this turn, so the new replica is
             // spawned before the turn's state is written (the fsync stays off the restart path).
             replica.timer = nil
-            apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+            perform(replica.lifecycle.handle(.timerFired(now: .now)), for: key)
             return
         }
         replica.timer = Task { [weak self] in
@@ -27,6 +27,7 @@ extension Supervisor {
     func timerFired(_ key: Key) {
         guard let replica = replicas[key] else { return }
         replica.timer = nil
-        apply(replica.lifecycle.handle(.timerFired(now: .now)), to: key)
+        perform(replica.lifecycle.handle(.timerFired(now: .now)), for: key)
+        endTurn()
     }
 }

@@ -64,6 +64,8 @@ actor Supervisor {
     var nextToken: UInt64 = 1
     var logRotation: Task<Void, Never>?
     var releasedResources = false
+    /// Replicas whose lifecycle acted this turn: `endTurn` runs the rules over them.
+    var touched: Set<Key> = []
     var proxiedServices: [String: Int] = [:]
     var pendingSaves: [Key: ReplicaRecord] = [:]
     var pendingRemovals: Set<Key> = []
@@ -135,7 +137,7 @@ actor Supervisor {
                 // It died while droverd was down: drover-init left its status, if it could.
                 let reason = exitReason(key, replica, statusFromFile: true)
                 destroyLeaf(key)
-                apply(replica.lifecycle.handle(.processExited(reason, now: .now)), to: key)
+                perform(replica.lifecycle.handle(.processExited(reason, now: .now)), for: key)
             }
             if let deadline = replica.lifecycle.state.deadline { armTimer(key, replica, at: deadline) }
         }
@@ -157,6 +159,7 @@ actor Supervisor {
         logRotation?.cancel()
         if stopReplicas {
             for key in replicas.keys.sorted() { evict(key, reason: .delete) }
+            endTurn()
             let deadline = Date().addingTimeInterval(60)
             while replicas.values.contains(where: { $0.sandbox != nil }) && Date() < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
