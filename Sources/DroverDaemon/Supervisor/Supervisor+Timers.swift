@@ -17,10 +17,10 @@ extension Supervisor {
             perform(replica.lifecycle.handle(.timerFired(now: .now)), for: key)
             return
         }
-        replica.timer = Task { [weak self] in
+        replica.timer = Task { [eventSink] in
             try? await Task.sleep(for: delay)
             if Task.isCancelled { return }
-            await self?.timerFired(key)
+            eventSink.yield(.timerFired(key))
         }
     }
 

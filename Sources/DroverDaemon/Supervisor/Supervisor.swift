@@ -63,6 +63,11 @@ actor Supervisor {
     var tokens: [UInt64: (key: Key, pid: Int32)] = [:]
     var nextToken: UInt64 = 1
     var logRotation: Task<Void, Never>?
+    /// Process exits (from the monitor thread) and timers arrive here, and one run loop
+    /// drains them, one event per turn (`Supervisor+Events`).
+    let events: AsyncStream<Event>
+    let eventSink: AsyncStream<Event>.Continuation
+    var runLoop: Task<Void, Never>?
     var releasedResources = false
     /// Replicas whose lifecycle acted this turn: `endTurn` runs the rules over them.
     var touched: Set<Key> = []
@@ -91,6 +96,7 @@ actor Supervisor {
         self.strictLimits = strictLimits
         self.logger = logger
         allocator = try PortAllocator(ephemeral: PortProbe.ephemeralRange())
+        (events, eventSink) = AsyncStream.makeStream(of: Event.self)
     }
 
     // MARK: start-up and shutdown
@@ -98,11 +104,9 @@ actor Supervisor {
     /// Loads the desired state, re-adopts every live replica (same PIDs), settles the ones
     /// that died while droverd was down, then reconciles.
     func start() throws {
-        let monitor = try ProcessMonitor { [weak self] token in
-            guard let self else { return }
-            Task { await self.processExited(token: token) }
-        }
+        let monitor = try ProcessMonitor { [eventSink] token in eventSink.yield(.exited(token: token)) }
         self.monitor = monitor
+        runLoop = Task { [events] in await self.run(events) }
         let stored = try store.jobs()
         jobs = stored.jobs
         for (name, why) in stored.refused.sorted(by: { $0.key < $1.key }) {
@@ -168,6 +172,9 @@ actor Supervisor {
         for replica in replicas.values { replica.timer?.cancel() }
         monitor?.shutdown()
         monitor = nil
+        eventSink.finish()
+        runLoop?.cancel()
+        runLoop = nil
         flush()
         drainWriter()
     }
