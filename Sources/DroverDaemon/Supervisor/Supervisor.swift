@@ -9,6 +9,15 @@ import Logging
 /// source (apply and other API calls, process exits from the monitor thread, timers) and
 /// drives each replica's `ReplicaLifecycle`, carrying out the actions it returns. Everything
 /// it must not forget is in the store, so a new droverd picks up where a killed one stopped.
+///
+/// The rules are DroverCore's, asked once per turn: `ReplicaLifecycle` and `RestartRule` (a
+/// replica's states and restarts), `Admission` (fit, preemption, why pending), `RollingUpdate`
+/// (the next step of a rollout), `Reconcile` (desired vs actual). The files of this folder only
+/// carry out what those return, one concern each: `Supervisor+Events` (the run loop over exits
+/// and timers), `+Turn` (the rules at the end of each turn), `+Actions` (performing a
+/// lifecycle's actions), `+Apply`, `+Reconcile`, `+Rollout`, `+Admission`, `+Evictions`,
+/// `+Spawn`, `+Ports`, `+Timers`, `+Health`, `+Exits`, `+Cgroups`, `+Forget`, `+Identity`,
+/// `+Persistence`, `+Views`, `+LogRotation`; its libc calls are in `SupervisorSystem`.
 actor Supervisor {
     typealias Key = ReplicaID
 
