@@ -17,7 +17,7 @@ extension Supervisor {
         replica.health = HealthTracker(health)
         let generation = replica.generation
         let started = Timestamp.now
-        replica.healthTask = Task { [weak self] in
+        replica.healthTask = Task { [weak self, eventSink] in
             var lastStart: [HealthTracker.Check: Timestamp] = [:]
             while !Task.isCancelled {
                 guard let self, let due = await self.nextProbe(key, generation, lastStart, started) else { return }
@@ -26,7 +26,7 @@ extension Supervisor {
                 if Task.isCancelled { return }
                 lastStart[due.check] = .now
                 guard let result = await self.probe(key, generation, due.check) else { return }
-                await self.record(key, generation, due.check, result)
+                eventSink.yield(.probed(key, generation: generation, check: due.check, result: result))
             }
         }
     }
