@@ -91,8 +91,9 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
         /// `.oomKilled` when memory.events says so).
         case processExited(ExitReason, now: Timestamp)
         /// Stop the replica through the lameduck protocol. `drover stop` and `drover delete`
-        /// come here too, as reasons `stop` and `delete`.
-        case evictRequested(EvictionReason, grace: Duration, now: Timestamp)
+        /// come here too, as reasons `stop` and `delete`. `note`: the operator's words
+        /// (`drover evict --reason`), written into this eviction's notice only.
+        case evictRequested(EvictionReason, grace: Duration, now: Timestamp, note: String? = nil)
         /// The armed timer went off.
         case timerFired(now: Timestamp)
     }
@@ -105,8 +106,9 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
         /// Remove it from names and the proxy. Always comes before the lameduck notice, so no
         /// new connection reaches a replica that was told to go.
         case unpublish
-        /// Write `DROVER_LAMEDUCK_FILE`: the deadline (RFC 3339) and the reason.
-        case writeLameduckNotice(deadline: Timestamp, reason: EvictionReason)
+        /// Write `DROVER_LAMEDUCK_FILE`: the deadline (RFC 3339), the reason and the note of
+        /// the eviction request it is for, if it has one.
+        case writeLameduckNotice(deadline: Timestamp, reason: EvictionReason, note: String? = nil)
         /// Deliver this signal (the job's lameduck signal) to the replica.
         case signal(Int32)
         /// Kill every process in the replica's cgroup (`cgroup.kill`).
@@ -150,6 +152,9 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
     private struct StopRequest: Codable, Equatable, Sendable {
         var reason: EvictionReason
         var grace: Duration
+        /// The request's note (`drover evict --reason`): it goes with the request, so a later
+        /// eviction of the index never carries it.
+        var note: String?
         /// When the notice went out; nil while the stop waits for the spawn to finish.
         var noticedAt: Timestamp?
     }
@@ -193,7 +198,7 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
             startedAt = now
             healthyStretch = .zero
             if let deferred = stop {
-                return beginStop(deferred.reason, grace: deferred.grace, now: now)
+                return beginStop(deferred.reason, grace: deferred.grace, note: deferred.note, now: now)
             }
             if job.health.ready == nil {
                 state = .ready(since: now)
@@ -244,31 +249,35 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
             return [.cancelTimer, .recordExit(record)]
                 + settle(after: reason, healthyFor: healthyStretch, now: now, jitterSample: jitterSample)
 
-        case (.running, .evictRequested(let reason, let grace, let now)),
-             (.ready, .evictRequested(let reason, let grace, let now)):
-            return beginStop(reason, grace: grace, now: now)
-        case (.starting, .evictRequested(let reason, let grace, _)):
-            var request = stop ?? StopRequest(reason: reason, grace: grace, noticedAt: nil)
-            if reason.finality >= request.reason.finality { request.reason = reason }
+        case (.running, .evictRequested(let reason, let grace, let now, let note)),
+             (.ready, .evictRequested(let reason, let grace, let now, let note)):
+            return beginStop(reason, grace: grace, note: note, now: now)
+        case (.starting, .evictRequested(let reason, let grace, _, let note)):
+            var request = stop ?? StopRequest(reason: reason, grace: grace, note: note, noticedAt: nil)
+            if reason.finality >= request.reason.finality { (request.reason, request.note) = (reason, note) }
             request.grace = min(request.grace, grace)
             stop = request
             return []
-        case (.lameduck(let deadline), .evictRequested(let reason, let grace, let now)):
+        case (.lameduck(let deadline), .evictRequested(let reason, let grace, let now, let note)):
             guard var request = stop else { return [] }
-            if reason.finality >= request.reason.finality { request.reason = reason }
+            // The winning request's note: the notice is rewritten for that request alone.
+            if reason.finality >= request.reason.finality { (request.reason, request.note) = (reason, note) }
             stop = request
             // A second request may shorten the grace, never lengthen it.
             let shorter = now + max(grace, .zero)
             guard shorter < deadline else { return [] }
             state = .lameduck(deadline: shorter)
-            return [.writeLameduckNotice(deadline: shorter, reason: request.reason), .armTimer(at: shorter)]
-        case (.stopping, .evictRequested(let reason, _, _)):
-            if let request = stop, reason.finality >= request.reason.finality { stop?.reason = reason }
+            return [.writeLameduckNotice(deadline: shorter, reason: request.reason, note: request.note), .armTimer(at: shorter)]
+        case (.stopping, .evictRequested(let reason, _, _, let note)):
+            if var request = stop, reason.finality >= request.reason.finality {
+                (request.reason, request.note) = (reason, note)
+                stop = request
+            }
             return []
-        case (.pending, .evictRequested(let reason, _, let now)),
-             (.crashlooping, .evictRequested(let reason, _, let now)):
+        case (.pending, .evictRequested(let reason, _, let now, _)),
+             (.crashlooping, .evictRequested(let reason, _, let now, _)):
             return evictWithoutProcess(reason, now: now)
-        case (_, .evictRequested(.delete, _, _)) where state.isTerminal && state != .exited(.evicted(.delete)):
+        case (_, .evictRequested(.delete, _, _, _)) where state.isTerminal && state != .exited(.evicted(.delete)):
             state = .exited(.evicted(.delete))
             return [.removeStateDirectory]
 
@@ -289,12 +298,12 @@ public struct ReplicaLifecycle: Codable, Equatable, Sendable {
     }
 
     /// SPEC §4 steps 1–3: unpublish, notice, signal, then wait for the exit or the deadline.
-    private mutating func beginStop(_ reason: EvictionReason, grace: Duration, now: Timestamp) -> [Action] {
+    private mutating func beginStop(_ reason: EvictionReason, grace: Duration, note: String?, now: Timestamp) -> [Action] {
         healthyStretch = currentHealthyStretch(now: now)
         let deadline = now + max(grace, .zero)
-        stop = StopRequest(reason: reason, grace: grace, noticedAt: now)
+        stop = StopRequest(reason: reason, grace: grace, note: note, noticedAt: now)
         state = .lameduck(deadline: deadline)
-        return [.unpublish, .writeLameduckNotice(deadline: deadline, reason: reason),
+        return [.unpublish, .writeLameduckNotice(deadline: deadline, reason: reason, note: note),
                 .signal(job.lameduck.signal), .armTimer(at: deadline)]
     }
 

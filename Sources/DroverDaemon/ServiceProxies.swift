@@ -1,3 +1,4 @@
+import DroverCore
 import DroverProxy
 import Foundation
 import DroverWire
@@ -37,9 +38,8 @@ final class ServiceProxies: Sendable {
     /// The job's ready replicas changed.
     func setEndpoints(job: String, _ endpoints: [NameEndpoint]) {
         let list = endpoints.filter { $0.port > 0 }.map { endpoint in
-            let leaf = ReplicaName.parse(endpoint.name).flatMap { name in
-                name.index.map { cgroupRoot + "/" + Supervisor.leafName(job: name.job, index: $0) }
-            }
+            // The supervisor names each endpoint by its replica (`web/2`).
+            let leaf = ReplicaID(endpoint.name).map { cgroupRoot + "/" + $0.leafName }
             return ServiceProxy.Backend(id: endpoint.name, host: endpoint.host, port: endpoint.port, cgroup: leaf)
         }
         // Under the same lock as `reconcile`'s start, so a proxy never misses an update.
