@@ -24,7 +24,9 @@ extension APIServer {
                         last = event.id
                     }
                     try await Task.sleep(for: .milliseconds(200))
-                    batch = try store.events(after: last, since: nil, subject: subject)
+                    // `since` holds for the whole stream: when nothing that recent was there at first,
+                    // `last` is still 0 and the next read would otherwise be the whole history.
+                    batch = try store.events(after: last, since: since, subject: subject)
                 }
                 try await writer.finish(nil)
             })

@@ -34,10 +34,11 @@ func call(_ work: () async throws -> Void) async throws {
 
 /// A job's name where a command takes a job: `drover stop web/0` is a usage error saying so
 /// (before, droverd answered `no route POST /v1/jobs/web/0/stop`).
-func requireJob(_ text: String, for command: String) throws {
+func requireJob(_ text: String, for command: String, instead: String? = nil) throws {
     let (job, index) = try parseName(text)
     if index != nil {
-        throw ValidationError("\(command) takes a job (\(job)), not a replica (\(text)); to stop one replica use drover evict \(text)")
+        let hint = instead.map { "for one replica use \($0)" } ?? "to stop one replica use drover evict \(text)"
+        throw ValidationError("\(command) takes a job (\(job)), not a replica (\(text)); \(hint)")
     }
 }
 

@@ -11,12 +11,13 @@ struct Events: DaemonCommand {
     @Option(help: ArgumentHelp("Only events this recent, e.g. 10m.", valueName: "duration")) var since: String?
     @Flag(help: "Print JSON lines.") var json = false
 
+    func validate() throws { try requireDuration(since, option: "--since") }
+
     func execute() async throws {
         var start: Double?
         if let since {
-            let duration: Duration
-            do { duration = try Quantity.duration(since) } catch { throw ValidationError("--since \(error)") }
-            start = Date().timeIntervalSince1970 - Double(duration.components.seconds)
+            let duration = try Quantity.duration(since)
+            start = Date().timeIntervalSince1970 - Double(duration.components.seconds) - Double(duration.components.attoseconds) / 1e18
         }
         try await call {
             try await daemon.client.events(since: start, follow: follow) { show($0) }

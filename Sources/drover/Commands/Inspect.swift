@@ -9,6 +9,8 @@ struct Inspect: DaemonCommand {
     @Argument(help: "web/2, 2.web or web") var name: String
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws { _ = try parseName(name) }
+
     func execute() async throws {
         let (job, index) = try parseName(name)
         try await call {

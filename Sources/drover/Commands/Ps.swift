@@ -11,6 +11,10 @@ struct Ps: DaemonCommand {
     @Argument(help: "Only this job.") var job: String?
     @Flag(help: "Print JSON (a list of jobs with their replicas; see docs/API.md).") var json = false
 
+    func validate() throws {
+        if let job { try requireJob(job, for: "ps", instead: "drover inspect \(job)") }
+    }
+
     func execute() async throws {
         try await call {
             let jobs = try await daemon.client.ps(job: job)

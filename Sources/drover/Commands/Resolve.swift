@@ -12,6 +12,8 @@ struct Resolve: DaemonCommand {
     @Flag(help: "Print JSON (name, version, endpoints with every port).") var json = false
     @Flag(name: .customLong("watch"), help: "Keep printing the set each time it changes.") var watch = false
 
+    func validate() throws { _ = try parseName(name) }
+
     func execute() async throws {
         let (job, index) = try parseName(name)
         try await call {
