@@ -151,7 +151,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         case .success(let specs):
             let refusals = strictRefusals(specs, strict: options.strict)
             if !refusals.isEmpty { throw DaemonStartError.config(refusals.joined(separator: "\n")) }
-            let result = try await supervisor.apply(specs, dryRun: false)
+            // One source among others: prune only the jobs that came from this directory.
+            let result = try await supervisor.apply(specs, scope: .init(source: configSource(directory), prune: true, pruneAll: true), dryRun: false)
             logger.info("applied \(directory): created \(result.created), changed \(result.changed), deleted \(result.deleted)")
         }
     }

@@ -105,10 +105,12 @@ enum DaemonError: Error, CustomStringConvertible {
     case system(String)
     case notFound(String)
     case conflict(String)
+    /// A request whose values droverd refuses (400).
+    case badRequest(String)
 
     var description: String {
         switch self {
-        case .system(let message), .notFound(let message), .conflict(let message): return message
+        case .system(let message), .notFound(let message), .conflict(let message), .badRequest(let message): return message
         }
     }
 }

@@ -16,7 +16,11 @@ extension APIServer {
                                                       detail: rejection.errors.joined(separator: "\n"),
                                                       errors: rejection.errors))
             case .success(let specs):
-                let result = try await supervisor.apply(specs, dryRun: apply.dryRun)
+                if apply.prune, apply.source == nil {
+                    throw APIError(.badRequest, ErrorBody(error: "bad request", detail: "prune needs a source: the jobs it may delete are those of the same source"))
+                }
+                let scope = Supervisor.ApplyScope(source: apply.source, prune: apply.prune, pruneAll: apply.pruneAll)
+                let result = try await supervisor.apply(specs, scope: scope, dryRun: apply.dryRun)
                 return ApplyResponse(created: result.created, changed: result.changed, unchanged: result.unchanged,
                                      deleted: result.deleted, dryRun: apply.dryRun)
             }
