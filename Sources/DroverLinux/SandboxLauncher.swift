@@ -298,6 +298,19 @@ public final class Sandbox: @unchecked Sendable {
         return collect(nohang: false)!
     }
 
+    /// Blocks until drover-init exits or `timeout` passes (nil then: still running).
+    public func wait(timeout: Duration) -> ExitStatus? {
+        let (seconds, attoseconds) = timeout.components
+        let deadline = SystemClock.monotonicMilliseconds() + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        while true {
+            if let status = poll() { return status }
+            let left = deadline - SystemClock.monotonicMilliseconds()
+            if left <= 0 { return nil }
+            var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&pfd, 1, Int32(min(left, 1000)))
+        }
+    }
+
     /// The status if it has exited, without blocking.
     public func poll() -> ExitStatus? {
         if let status { return status }
