@@ -121,18 +121,8 @@ public struct LogFile: Sendable {
         return stat(path, &info) == 0 ? UInt64(info.st_size) : nil
     }
 
+    /// Nil when it cannot be read (a rotated file not there yet): `tail` skips it.
     private func wholeFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
-        return bytes
+        try? Files.readBytes(path, chunk: 1 << 16)
     }
 }

@@ -8,9 +8,7 @@ struct AtomicFileTests {
     let base: String
 
     init() throws {
-        var template = Array("/tmp/drover-atomic-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw SystemError("mkdtemp") }
-        base = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        base = try makeScratchDirectory("drover-atomic")
     }
 
     func contents(_ path: String) -> String? {

@@ -8,9 +8,7 @@ struct LogFileTests {
     let base: String
 
     init() throws {
-        var template = Array("/tmp/drover-logs-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw SystemError("mkdtemp") }
-        base = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        base = try makeScratchDirectory("drover-logs")
     }
 
     func append(_ fd: Int32, _ text: String) {
