@@ -1,4 +1,5 @@
 import DroverCore
+import Glibc
 
 extension ExitStatus {
     /// Decodes a wait(2) status as the kernel packs it (what drover-init writes to its status
@@ -8,4 +9,8 @@ extension ExitStatus {
         let signal = raw & 0x7f
         self = signal == 0 ? .exited((raw >> 8) & 0xff) : .signaled(signal)
     }
+
+    /// Killed by SIGKILL: all that is known of a process that ended without a status (killed
+    /// from outside, or reaped elsewhere).
+    public static let killed = ExitStatus.signaled(SIGKILL)
 }
