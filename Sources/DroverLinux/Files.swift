@@ -4,8 +4,8 @@ import Glibc
 /// Small whole-file helpers over raw syscalls: cgroup and proc files are tiny, and their
 /// writes must be single write(2) calls the kernel sees as one value.
 enum Files {
-    static func read(_ path: String) throws(SystemError) -> String {
-        String(decoding: try readBytes(path), as: UTF8.self)
+    static func read(_ path: String, chunk: Int = 4096) throws(SystemError) -> String {
+        String(decoding: try readBytes(path, chunk: chunk), as: UTF8.self)
     }
 
     /// The whole file, read until end of file (proc files do not know their size in advance).

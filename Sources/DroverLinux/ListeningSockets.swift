@@ -30,7 +30,9 @@ public enum ListeningSockets {
         let paddedPort = String(repeating: "0", count: max(0, 4 - portHex.count)) + portHex
         var found = Set<UInt64>()
         for (path, addresses) in [("/proc/net/tcp", wanted4), ("/proc/net/tcp6", wanted6)] {
-            guard let text = try? Files.read(path) else { continue } // no IPv6 (tcp6 missing): no sockets there
+            // Large reads: the kernel lists sockets afresh at each read(2), so a socket opened or
+            // closed between two of them can make another one's line go missing.
+            guard let text = try? Files.read(path, chunk: 1 << 16) else { continue } // no tcp6 (no IPv6): nothing there
             for line in text.split(separator: "\n").dropFirst() {
                 // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
