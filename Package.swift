@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "DroverProxy",
             dependencies: [
-                "CDroverSteer",
+                "CDroverSteer", "DroverLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

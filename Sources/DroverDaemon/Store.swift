@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLinux
 import DroverWire
 import Foundation
 import GRDB
@@ -277,19 +278,7 @@ extension JSONEncoder {
     }
 }
 
-/// `2026-11-30T02:11:57.765Z`. By hand with gmtime_r: `ps` of a thousand replicas formats
-/// thousands of times, and an ISO8601DateFormatter per call was most of its cost.
+/// `2026-11-30T02:11:57.765Z` (SystemClock.rfc3339).
 func rfc3339(_ date: Date) -> String {
-    let interval = date.timeIntervalSince1970
-    var seconds = time_t(interval.rounded(.down))
-    var milliseconds = Int(((interval - Double(seconds)) * 1000).rounded())
-    if milliseconds == 1000 {
-        seconds += 1
-        milliseconds = 0
-    }
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
-    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
+    SystemClock.rfc3339(secondsSinceEpoch: date.timeIntervalSince1970)
 }

@@ -48,3 +48,13 @@ public struct ResolvedUser: Equatable, Sendable {
                             home: String(cString: found.pw_dir))
     }
 }
+
+/// The id of the group named `name` in the group database, nil if there is none.
+public func groupID(named name: String) -> UInt32? {
+    var entry = group()
+    var result: UnsafeMutablePointer<group>?
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let status = buffer.withUnsafeMutableBufferPointer { getgrnam_r(name, &entry, $0.baseAddress!, $0.count, &result) }
+    guard status == 0, let found = result?.pointee else { return nil }
+    return found.gr_gid
+}
