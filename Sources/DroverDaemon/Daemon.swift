@@ -138,22 +138,15 @@ public func runDaemon(_ options: DaemonOptions) async throws {
                                     capacity: capacity, uidRange: options.uidRange, logger: logger)
     try await supervisor.start()
 
+    var config: ConfigSource?
     if let directory = options.configDirectory {
-        let files: [JobsFile]
-        do { files = try JobsFile.readDirectory(directory) } catch { throw DaemonStartError.config("\(error)") }
-        switch JobsConfig.parse(files) {
-        case .failure(let errors): throw DaemonStartError.config(errors.description)
-        case .success(let specs):
-            let refusals = strictRefusals(specs, strict: options.strict)
-            if !refusals.isEmpty { throw DaemonStartError.config(refusals.joined(separator: "\n")) }
-            // One source among others: prune only the jobs that came from this directory.
-            let result = try await supervisor.apply(specs, scope: .init(source: configSource(directory), prune: true, pruneAll: true), dryRun: false)
-            logger.info("applied \(directory): created \(result.created), changed \(result.changed), deleted \(result.deleted)")
-        }
+        let source = ConfigSource(directory: directory, strict: options.strict, supervisor: supervisor, logger: logger)
+        do { _ = try await source.apply() } catch let error as ConfigReloadError { throw DaemonStartError.config(error.description) }
+        config = source
     }
 
     let api = APIServer(supervisor: supervisor, store: store, requestIDs: RequestIDs(store: store), names: names, metrics: DaemonMetrics(proxies: proxies),
-                        sandboxes: tree) { files in
+                        sandboxes: tree, config: config) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs):
             let refusals = strictRefusals(specs, strict: options.strict)
@@ -180,7 +173,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     let watchdog = SystemdNotifier.watchdogService()
     let group = ServiceGroup(
         configuration: .init(
-            services: [.init(service: application)] + (watchdog.map { [.init(service: $0)] } ?? []),
+            services: [.init(service: application)] + (watchdog.map { [.init(service: $0)] } ?? [])
+                + [.init(service: ConfigSource.ReloadOnHangup(source: config, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()

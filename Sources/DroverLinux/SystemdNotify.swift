@@ -26,6 +26,14 @@ public enum SystemdNotify {
         }
     }
 
+    /// `Type=notify-reload` (systemd 253+): a reload begins. systemd wants RELOADING=1 with
+    /// the CLOCK_MONOTONIC time in microseconds, then READY=1 when it is done.
+    public static func reloading() {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        send("RELOADING=1\nMONOTONIC_USEC=\(Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000)")
+    }
+
     /// How often to send `WATCHDOG=1`: half the interval systemd asked for (WATCHDOG_USEC),
     /// nil when it asked for none.
     public static func watchdogInterval() -> Duration? {

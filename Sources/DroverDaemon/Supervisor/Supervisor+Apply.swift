@@ -40,7 +40,7 @@ extension Supervisor {
 
     /// Creates and updates the given jobs (already validated); with `scope.prune`, deletes the
     /// jobs of the same source that are not among them. Then reconciles.
-    func apply(_ specs: [JobSpec], scope: ApplyScope, dryRun: Bool) throws -> ApplyResult {
+    func apply(_ specs: [JobSpec], scope: ApplyScope, dryRun: Bool, keepingGeneration: Bool = true) throws -> ApplyResult {
         let names = Set(specs.map(\.name))
         var pruned: [String] = []
         if scope.prune, let source = scope.source {
@@ -52,7 +52,11 @@ extension Supervisor {
         }
         var desired = jobs.mapValues(\.spec)
         for name in pruned { desired[name] = nil }
-        for spec in specs { desired[spec.name] = spec }
+        for var spec in specs {
+            // Jobs files do not carry it: `drover restart`'s count stays with the job.
+            if keepingGeneration { spec.restartGeneration = jobs[spec.name]?.spec.restartGeneration ?? 0 }
+            desired[spec.name] = spec
+        }
         var result = Self.diff(current: jobs.mapValues(\.spec), desired: Array(desired.values))
         result.unchanged = result.unchanged.filter(names.contains)
         if dryRun { return result }
@@ -68,6 +72,22 @@ extension Supervisor {
         jobs = next
         reconcile()
         return result
+    }
+
+    /// `drover restart JOB`: a rolling restart, the rolling update's rules with a new
+    /// `restartGeneration` for the new spec (one replica at a time, each next one only once the
+    /// last is ready; stored, so a droverd restart carries it on). `drover restart JOB/N`: that
+    /// replica alone, through the lameduck protocol, replaced at its index.
+    func restart(_ name: String, index: Int?) throws -> [String] {
+        guard var job = jobs[name] else { throw DaemonError.notFound("no job named \"\(name)\"") }
+        if let index {
+            return try evict(job: name, index: index, grace: nil, note: "restart")
+        }
+        job.spec.restartGeneration += 1
+        let restarting = replicas.keys.filter { $0.job == name && $0.index < job.spec.replicas }.sorted().map(\.description)
+        event(subject: name, kind: "restarting", message: "rolling restart of \(restarting.count) replica\(restarting.count == 1 ? "" : "s")")
+        _ = try apply([job.spec], scope: ApplyScope(source: job.source), dryRun: false, keepingGeneration: false)
+        return restarting
     }
 
     /// `drover scale JOB N`: the job's replica count, everything else as applied (its source
