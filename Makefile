@@ -6,7 +6,7 @@ BUILD_PACKAGES := libseccomp-dev pkg-config
 VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd
 BENCH_PACKAGES := crun runc bubblewrap busybox-static supervisor wrk hyperfine
 
-.PHONY: all deps deps-vm build release test test-unit test-leaks test-vm bench run clean
+.PHONY: all deps deps-vm build release install test test-unit test-leaks test-vm test-readme bench run clean
 
 all: build
 
@@ -21,6 +21,19 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
+
+# drover, droverd and drover-init (droverd finds it beside itself) into $(PREFIX)/bin, the
+# build `make run` uses. `make install PREFIX=$$HOME/.local` for a prefix of your own.
+PREFIX ?= /usr/local
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 .build/debug/drover .build/debug/droverd .build/debug/drover-init $(PREFIX)/bin/
+
+# README's walkthrough, tried as a newcomer would (make run, make install, each command the
+# README shows, Ctrl-C): every command must print what the README says.
+test-readme: build
+	@scripts/deps.sh curl
+	tests/readme/walkthrough.sh
 
 # Unit and integration tests on this host, then the leak check (it must run last, alone),
 # then the cgroup v2 VM tier when it can run here.
@@ -66,8 +79,9 @@ bench: release
 
 # droverd in the foreground on the example jobs in config/ (state in /var/lib/drover, API on
 # /run/drover/drover.sock). In another terminal: .build/debug/drover ps
+RUN_ARGS ?=
 run: build
-	.build/debug/droverd --config config
+	.build/debug/droverd --config config $(RUN_ARGS)
 
 clean:
 	rm -rf .build .build-vm .build-bench
