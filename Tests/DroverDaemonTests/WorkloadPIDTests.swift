@@ -1,3 +1,4 @@
+import DroverLinux
 import DroverTestSupport
 import DroverWire
 import Foundation
@@ -94,9 +95,8 @@ func cmdline(of pid: Int32) -> [String] {
     return text.split(separator: "\0").map(String.init)
 }
 
-/// The process's PID in each PID namespace it is in, host first (`NSpid:` of /proc/PID/status).
+/// The process's PID in each PID namespace it is in, host first (`NSpid:` of /proc/PID/status;
+/// the parsing has tests of its own in DroverLinuxTests).
 func namespacePIDs(of pid: Int32) -> [Int32] {
-    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    let line = status.split(separator: "\n").first { $0.hasPrefix("NSpid:") } ?? ""
-    return line.dropFirst("NSpid:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int32($0) }
+    WorkloadProcess.parseNamespacePIDs((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "")
 }
