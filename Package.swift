@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "DroverProxy",
             dependencies: [
-                "CDroverSteer",
+                "CDroverSteer", "DroverLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -97,6 +97,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -111,8 +112,7 @@ let package = Package(
         .executableTarget(
             name: "drover",
             dependencies: [
-                "DroverCore", "DroverLinux", "DroverWire", "DroverClient",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "DroverCore", "DroverLinux", "DroverWire", "DroverClient", "DroverConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -39,6 +39,20 @@ extension DroverClient {
         try await send(Routes.deleteJob, Routes.deleteJob.path(job), requestID: requestID)
     }
 
+    public func scale(job: String, replicas: Int, requestID: String? = UUID().uuidString) async throws -> ApplyResponse {
+        try await send(Routes.scaleJob, Routes.scaleJob.path(job), json: ScaleRequest(replicas: replicas), requestID: requestID)
+    }
+
+    /// A rolling restart of the job's replicas, or of one (`index`).
+    public func restart(job: String, index: Int?, requestID: String? = UUID().uuidString) async throws -> EvictResponse {
+        try await send(Routes.restartJob, Routes.restartJob.path(job), json: RestartRequest(index: index), requestID: requestID)
+    }
+
+    /// `droverd --config DIR` read and applied again.
+    public func reload(requestID: String? = UUID().uuidString) async throws -> ApplyResponse {
+        try await send(Routes.reload, Routes.reload.path(), requestID: requestID)
+    }
+
     /// The lameduck protocol for one replica or each of a job's.
     public func evict(_ request: EvictRequest, requestID: String? = UUID().uuidString) async throws -> EvictResponse {
         try await send(Routes.evict, Routes.evict.path(), json: request, requestID: requestID)

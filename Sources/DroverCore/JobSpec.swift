@@ -53,6 +53,10 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     public var service: Service?
     /// Capability names kept (SPEC §2), canonical form without CAP_ (NET_BIND_SERVICE).
     public var capabilities: [String]
+    /// Bumped by `drover restart JOB`: a new value is a new spec to roll out, one replica at a
+    /// time, as `kubectl rollout restart` does with an annotation. Not in jobs files: an apply
+    /// keeps the job's current value (`Supervisor.apply`).
+    public var restartGeneration: Int = 0
 
     public init(name: String, kind: Kind = .serving, replicas: Int = 1, priority: Priority? = nil,
                 command: [String], environment: [String: String] = [:], user: String? = nil,
@@ -82,7 +86,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, kind, replicas, priority, command, environment, user, hostRoot, writable, network, workdir, ports
-        case resources, restart, lameduck, health, service, capabilities
+        case resources, restart, lameduck, health, service, capabilities, restartGeneration
     }
 
     /// Specs stored by an earlier droverd lack the newer fields: they get the defaults.
@@ -106,6 +110,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
         health = try c.decode(Health.self, forKey: .health)
         service = try c.decodeIfPresent(Service.self, forKey: .service)
         capabilities = try c.decode([String].self, forKey: .capabilities)
+        restartGeneration = try c.decodeIfPresent(Int.self, forKey: .restartGeneration) ?? 0
     }
 
     public struct Resources: Codable, Equatable, Hashable, Sendable {

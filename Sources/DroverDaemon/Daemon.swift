@@ -4,7 +4,6 @@ import DroverProxy
 import DroverLinux
 import DroverWire
 import Foundation
-import Glibc
 import Hummingbird
 import Logging
 import NIOCore
@@ -77,7 +76,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
 
     // SPEC §10: what droverd creates is its own (0600 files, 0700 directories); what replicas
     // and the `drover` group are shown gets its mode explicitly (StatePermissions).
-    umask(0o077)
+    ProcessSettings.setFileCreationMask(0o077)
     let stateRoot = (options.stateDirectory as NSString).standardizingPath
     if let root = ["/tmp", "/var/tmp"].first(where: { MountStep.isBelow(stateRoot, $0) }) {
         // Every replica gets a private /tmp and /var/tmp: a state directory there would be invisible to it.
@@ -99,11 +98,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     } catch { throw DaemonStartError.setup("\(error)") }
     defer { withExtendedLifetime(locks) {} }
     // One pidfd per replica: a thousand replicas need more than the usual 1024 soft limit.
-    var files = rlimit()
-    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 && files.rlim_cur < files.rlim_max {
-        files.rlim_cur = files.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
-    }
+    ProcessSettings.raiseOpenFileLimit()
     let paths = DaemonPaths(root: stateRoot, runtime: (socketDirectory as NSString).standardizingPath)
     for failure in StatePermissions.tighten(paths) { logger.warning("cannot tighten the permissions of droverd's files: \(failure)") }
     let store = try Store(path: paths.database)
@@ -143,21 +138,15 @@ public func runDaemon(_ options: DaemonOptions) async throws {
                                     capacity: capacity, uidRange: options.uidRange, logger: logger)
     try await supervisor.start()
 
+    var config: ConfigSource?
     if let directory = options.configDirectory {
-        let files: [JobsFile]
-        do { files = try JobsFile.readDirectory(directory) } catch { throw DaemonStartError.config("\(error)") }
-        switch JobsConfig.parse(files) {
-        case .failure(let errors): throw DaemonStartError.config(errors.description)
-        case .success(let specs):
-            let refusals = strictRefusals(specs, strict: options.strict)
-            if !refusals.isEmpty { throw DaemonStartError.config(refusals.joined(separator: "\n")) }
-            let result = try await supervisor.apply(specs, dryRun: false)
-            logger.info("applied \(directory): created \(result.created), changed \(result.changed), deleted \(result.deleted)")
-        }
+        let source = ConfigSource(directory: directory, strict: options.strict, supervisor: supervisor, logger: logger)
+        do { _ = try await source.apply() } catch let error as ConfigReloadError { throw DaemonStartError.config(error.description) }
+        config = source
     }
 
     let api = APIServer(supervisor: supervisor, store: store, requestIDs: RequestIDs(store: store), names: names, metrics: DaemonMetrics(proxies: proxies),
-                        sandboxes: tree) { files in
+                        sandboxes: tree, config: config) { files in
         switch JobsConfig.parse(files.map { JobsFile(path: $0.path, text: $0.content) }) {
         case .success(let specs):
             let refusals = strictRefusals(specs, strict: options.strict)
@@ -173,8 +162,9 @@ public func runDaemon(_ options: DaemonOptions) async throws {
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "droverd"),
         onServerRunning: { _ in
             // SPEC §8: 0660, group drover (when the group exists).
-            chmod(socketPath, 0o660)
-            if let group = getgrnam("drover") { chown(socketPath, 0, group.pointee.gr_gid) }
+            do { try setSocketAttributes(atPath: socketPath, mode: 0o660, group: groupID(named: "drover")) } catch {
+                logger.warning("the API socket keeps its default mode or group: \(error)")
+            }
             SystemdNotifier.ready()
             logger.info("listening on \(socketPath)")
         },
@@ -183,7 +173,8 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     let watchdog = SystemdNotifier.watchdogService()
     let group = ServiceGroup(
         configuration: .init(
-            services: [.init(service: application)] + (watchdog.map { [.init(service: $0)] } ?? []),
+            services: [.init(service: application)] + (watchdog.map { [.init(service: $0)] } ?? [])
+                + [.init(service: ConfigSource.ReloadOnHangup(source: config, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()
@@ -192,49 +183,28 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     for line in await supervisor.exitReport() { logger.notice("\(line)") }
     // Replicas that stay keep their service port: the pinned steering programs stay too.
     await proxies.stopAll(keepSteering: !options.stopReplicasOnExit)
-    unlink(socketPath) // ours: the socket lock says no other droverd serves this path
+    // Ours: the socket lock says no other droverd serves this path. Left behind, the next
+    // droverd's bind replaces it.
+    do { try removeFile(atPath: socketPath) } catch { logger.warning("cannot remove the API socket: \(error)") }
 }
 
 /// systemd `Type=notify` with a watchdog: READY=1 once serving, WATCHDOG=1 at half the
 /// interval systemd asked for, STOPPING=1 on the way out. A no-op outside systemd.
 enum SystemdNotifier {
-    static func notify(_ message: String) {
-        guard let path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 } // abstract namespace
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.prefix(raw.count - 1).enumerated() { raw[index] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + min(bytes.count, 107))
-        _ = message.withCString { text in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), 0, $0, length) }
-            }
-        }
-    }
-
-    static func ready() { notify("READY=1") }
-    static func stopping() { notify("STOPPING=1") }
+    static func ready() { SystemdNotify.send("READY=1") }
+    static func stopping() { SystemdNotify.send("STOPPING=1") }
 
     struct Watchdog: Service {
         let interval: Duration
         func run() async throws {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                SystemdNotifier.notify("WATCHDOG=1")
+                SystemdNotify.send("WATCHDOG=1")
                 try? await Task.sleep(for: interval)
             }
         }
     }
 
     static func watchdogService() -> Watchdog? {
-        guard let text = ProcessInfo.processInfo.environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else {
-            return nil
-        }
-        return Watchdog(interval: .microseconds(microseconds / 2))
+        SystemdNotify.watchdogInterval().map { Watchdog(interval: $0) }
     }
 }

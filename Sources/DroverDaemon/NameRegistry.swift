@@ -96,16 +96,17 @@ final class NameRegistry: Sendable {
     }
 
     private func writeFile(_ job: String, _ endpoints: [NameEndpoint]) {
-        let path = directory + "/" + job
         let text = endpoints.map { "\($0.host):\($0.port)\n" }.joined()
-        let temporary = path + ".new"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8),
-                                          attributes: [.posixPermissions: Int(StatePermissions.sharedFile)]) {
-            rename(temporary, path)
+        do {
+            try writeFileAtomically(atPath: directory + "/" + job, contents: Array(text.utf8), mode: StatePermissions.sharedFile)
+        } catch {
+            // Only the file is stale: names still resolve through the API.
         }
     }
 
     func removeFile(_ job: String) {
-        unlink(directory + "/" + job)
+        do { try DroverLinux.removeFile(atPath: directory + "/" + job) } catch {
+            // Left behind it names a job that is gone; the next publish of that name replaces it.
+        }
     }
 }

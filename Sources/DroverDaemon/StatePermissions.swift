@@ -1,6 +1,5 @@
 import DroverLinux
 import Foundation
-import Glibc
 
 /// SPEC §10: droverd's files are its own. droverd runs with umask 077, so what it creates is
 /// 0600 or 0700 from the start: the store (SQLite gives its WAL and shared-memory files the
@@ -14,12 +13,12 @@ import Glibc
 /// rest.
 enum StatePermissions {
     /// The state root, the store's files' directories, each replica's state directory.
-    static let privateDirectory: mode_t = 0o700
-    static let privateFile: mode_t = 0o600
+    static let privateDirectory: FileMode = 0o700
+    static let privateFile: FileMode = 0o600
     /// What replicas are shown read-only (a run directory with its lameduck notice, the names)
     /// and the API socket's directory (the `drover` group reaches the socket through it).
-    static let sharedDirectory: mode_t = 0o755
-    static let sharedFile: mode_t = 0o644
+    static let sharedDirectory: FileMode = 0o755
+    static let sharedFile: FileMode = 0o644
 
     /// Tightens what an earlier droverd left; returns what could not be, for warnings.
     /// Everything is set through descriptors opened with O_NOFOLLOW: nothing planted in a
@@ -27,8 +26,8 @@ enum StatePermissions {
     /// keep in their state directories.
     static func tighten(_ paths: DaemonPaths) -> [SystemError] {
         var failures: [SystemError] = []
-        func set(_ path: String, _ mode: mode_t) {
-            do { try setAttributes(atPath: path, mode: mode) } catch where error.errno == ENOENT {
+        func set(_ path: String, _ mode: FileMode) {
+            do { try setAttributes(atPath: path, mode: mode) } catch where error.errno == Errno.noSuchFile {
                 // Not there: nothing to tighten.
             } catch {
                 failures.append(error)

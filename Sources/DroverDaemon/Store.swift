@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLinux
 import DroverWire
 import Foundation
 import GRDB
@@ -69,6 +70,11 @@ final class Store: @unchecked Sendable {
             // An id is scoped to its request (method, path, body): RequestIDs.
             try db.alter(table: "request") { t in t.add(column: "fingerprint", .text) }
         }
+        migrator.registerMigration("v5: job sources") { db in
+            // Where each job was applied from (issue 14): `apply --prune` and `droverd
+            // --config DIR` delete only jobs of their own source. Jobs stored before have none.
+            try db.alter(table: "job") { t in t.add(column: "source", .text) }
+        }
         return migrator
     }
 
@@ -98,6 +104,9 @@ final class Store: @unchecked Sendable {
     struct StoredJob: Equatable {
         var spec: JobSpec
         var stopped: Bool
+        /// Where it was applied from: `config:DIR` (droverd --config), `file:PATH` (drover
+        /// apply PATH), nil (an API client that named none, or a job stored before sources).
+        var source: String? = nil
     }
 
     /// The stored jobs, and the ones that cannot be run as stored (written by a droverd that
@@ -107,7 +116,7 @@ final class Store: @unchecked Sendable {
         try database.read { db in
             var result: [String: StoredJob] = [:]
             var refused: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, spec, stopped FROM job") {
+            for row in try Row.fetchAll(db, sql: "SELECT name, spec, stopped, source FROM job") {
                 let name: String = row["name"]
                 let spec: JobSpec
                 do { spec = try JSONDecoder().decode(JobSpec.self, from: Data((row["spec"] as String).utf8)) } catch {
@@ -119,14 +128,15 @@ final class Store: @unchecked Sendable {
                     refused[name] = problems.map(\.description).joined(separator: "; ")
                     continue
                 }
-                result[name] = StoredJob(spec: spec, stopped: row["stopped"])
+                result[name] = StoredJob(spec: spec, stopped: row["stopped"], source: row["source"])
             }
             return (result, refused)
         }
     }
 
-    /// Replaces the whole desired state in one transaction (apply is all-or-nothing).
-    func replaceJobs(_ specs: [JobSpec], event: (subject: String, kind: String, message: String)) throws {
+    /// Replaces the whole desired state in one transaction (apply is all-or-nothing), with
+    /// each job's source.
+    func replaceJobs(_ specs: [JobSpec], sources: [String: String] = [:], event: (subject: String, kind: String, message: String)) throws {
         try database.write { db in
             let names = specs.map(\.name)
             let existing = try String.fetchAll(db, sql: "SELECT name FROM job")
@@ -136,9 +146,9 @@ final class Store: @unchecked Sendable {
             for spec in specs {
                 let json = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
                 try db.execute(sql: """
-                    INSERT INTO job (name, spec, stopped) VALUES (?, ?, 0)
-                    ON CONFLICT(name) DO UPDATE SET spec = excluded.spec
-                    """, arguments: [spec.name, json])
+                    INSERT INTO job (name, spec, stopped, source) VALUES (?, ?, 0, ?)
+                    ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, source = excluded.source
+                    """, arguments: [spec.name, json, sources[spec.name]])
             }
             try insertEvent(db, subject: event.subject, kind: event.kind, message: event.message)
         }
@@ -268,19 +278,7 @@ extension JSONEncoder {
     }
 }
 
-/// `2026-11-30T02:11:57.765Z`. By hand with gmtime_r: `ps` of a thousand replicas formats
-/// thousands of times, and an ISO8601DateFormatter per call was most of its cost.
+/// `2026-11-30T02:11:57.765Z` (SystemClock.rfc3339).
 func rfc3339(_ date: Date) -> String {
-    let interval = date.timeIntervalSince1970
-    var seconds = time_t(interval.rounded(.down))
-    var milliseconds = Int(((interval - Double(seconds)) * 1000).rounded())
-    if milliseconds == 1000 {
-        seconds += 1
-        milliseconds = 0
-    }
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
-    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
+    SystemClock.rfc3339(secondsSinceEpoch: date.timeIntervalSince1970)
 }

@@ -25,3 +25,14 @@ private func setAttributes(opening path: String, flags: Int32, mode: mode_t, own
     // After the chown: changing the owner clears set-id bits; the mode has the last word.
     if fchmod(fd, mode) != 0 { throw SystemError("fchmod", path) }
 }
+
+/// The mode, and with `group` the owner root:`group`, of the Unix socket a server just bound
+/// at `path`. A socket cannot be opened, so both go by path (chmod, chown): only for a path
+/// no one else can write to.
+public func setSocketAttributes(atPath path: String, mode: mode_t, group: gid_t?) throws(SystemError) {
+    if chmod(path, mode) != 0 { throw SystemError("chmod", path) }
+    if let group, chown(path, 0, group) != 0 { throw SystemError("chown", path) }
+}
+
+/// A file's permission bits (mode_t), for callers that do not import Glibc.
+public typealias FileMode = mode_t

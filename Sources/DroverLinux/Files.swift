@@ -4,12 +4,17 @@ import Glibc
 /// Small whole-file helpers over raw syscalls: cgroup and proc files are tiny, and their
 /// writes must be single write(2) calls the kernel sees as one value.
 enum Files {
-    static func read(_ path: String) throws(SystemError) -> String {
+    static func read(_ path: String, chunk: Int = 4096) throws(SystemError) -> String {
+        String(decoding: try readBytes(path, chunk: chunk), as: UTF8.self)
+    }
+
+    /// The whole file, read until end of file (proc files do not know their size in advance).
+    static func readBytes(_ path: String, chunk: Int = 4096) throws(SystemError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path) }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        var buffer = [UInt8](repeating: 0, count: chunk)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -19,7 +24,7 @@ enum Files {
             if n == 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     static func write(_ path: String, _ value: String) throws(SystemError) {

@@ -292,10 +292,28 @@ public final class Sandbox: @unchecked Sendable {
         if result < 0 && -result != ESRCH { throw SystemError("pidfd_send_signal", "pid \(pid)", errno: -result) }
     }
 
+    /// SIGKILL to drover-init: the sandbox's PID namespace, and every process in it, ends.
+    public func kill() throws(SystemError) {
+        try signal(SIGKILL)
+    }
+
     /// Blocks until drover-init exits; its status is the workload's.
     public func wait() -> ExitStatus {
         if let status { return status }
         return collect(nohang: false)!
+    }
+
+    /// Blocks until drover-init exits or `timeout` passes (nil then: still running).
+    public func wait(timeout: Duration) -> ExitStatus? {
+        let (seconds, attoseconds) = timeout.components
+        let deadline = SystemClock.monotonicMilliseconds() + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        while true {
+            if let status = poll() { return status }
+            let left = deadline - SystemClock.monotonicMilliseconds()
+            if left <= 0 { return nil }
+            var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&pfd, 1, Int32(min(left, 1000)))
+        }
     }
 
     /// The status if it has exited, without blocking.
@@ -309,7 +327,7 @@ public final class Sandbox: @unchecked Sendable {
             // Not ours to wait for: only whether it is gone can be known here.
             var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
             if Glibc.poll(&pfd, 1, nohang ? 0 : -1) <= 0 { return nil }
-            status = .signaled(SIGKILL)
+            status = .killed
             return status
         }
         var code: Int32 = 0
@@ -318,7 +336,7 @@ public final class Sandbox: @unchecked Sendable {
         if result == 1 { return nil }
         if result < 0 {
             // ECHILD: reaped elsewhere; nothing more can be known than that it is gone.
-            status = .signaled(SIGKILL)
+            status = .killed
             return status
         }
         status = code == CLD_EXITED ? .exited(value) : .signaled(value)

@@ -15,8 +15,21 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
 
     public var description: String {
         let target = object.map { " `\($0)`" } ?? ""
-        return "\(call)\(target): \(errnoName(errno)) (\(String(cString: strerror(errno))))"
+        return "\(call)\(target): \(errnoDescription(errno))"
     }
+}
+
+/// `EADDRINUSE (Address already in use)`: the name users search for, then the C library's text.
+public func errnoDescription(_ code: Int32) -> String {
+    "\(errnoName(code)) (\(String(cString: strerror(code))))"
+}
+
+/// errno values callers test for, by name, without importing Glibc.
+public enum Errno {
+    /// ENOENT
+    public static let noSuchFile: Int32 = ENOENT
+    /// EADDRINUSE
+    public static let addressInUse: Int32 = EADDRINUSE
 }
 
 /// `EACCES` for 13: the names users search for.
@@ -28,6 +41,7 @@ public func errnoName(_ code: Int32) -> String {
         EISDIR: "EISDIR", EINVAL: "EINVAL", ENFILE: "ENFILE", EMFILE: "EMFILE", ENOSPC: "ENOSPC",
         EROFS: "EROFS", ENAMETOOLONG: "ENAMETOOLONG", ENOSYS: "ENOSYS", ENOTEMPTY: "ENOTEMPTY",
         ELOOP: "ELOOP", EOPNOTSUPP: "EOPNOTSUPP", EADDRINUSE: "EADDRINUSE", ETXTBSY: "ETXTBSY",
+        EADDRNOTAVAIL: "EADDRNOTAVAIL", EAFNOSUPPORT: "EAFNOSUPPORT", ENOBUFS: "ENOBUFS",
     ]
     return names[code] ?? "errno \(code)"
 }

@@ -1,7 +1,5 @@
 import CDroverSteer
-#if canImport(Glibc)
-import Glibc
-#endif
+import DroverLinux
 
 /// The service's fast path: a BPF sk_lookup program (CDroverSteer) hands each new connection
 /// to the service port straight to a ready replica's own listening socket, so steered
@@ -44,17 +42,16 @@ struct KernelSteering {
     /// Attaches a program for TCP to `address:port` (IPv4; 0.0.0.0 means any local address),
     /// pinned at `pin` if given (replacing the program of a link already pinned there).
     static func attach(address: String, port: Int, pin: String? = nil) -> Result<KernelSteering, SteeringUnavailable> {
-        var parsed = in_addr()
-        guard inet_pton(AF_INET, address, &parsed) == 1 else {
+        guard let parsed = ipv4Address(address) else {
             return .failure(SteeringUnavailable(reason: "the service address \(address) is not IPv4"))
         }
         var handle = drover_steer(link_fd: -1, config_fd: -1, socks_fd: -1)
         var log = [CChar](repeating: 0, count: 8192)
         var pinned: Int32 = 0
-        let result = drover_steer_attach(parsed.s_addr, UInt16(port), UInt32(capacity), pin, &pinned, &handle, &log, log.count)
+        let result = drover_steer_attach(parsed, UInt16(port), UInt32(capacity), pin, &pinned, &handle, &log, log.count)
         guard result == 0 else {
             let verifier = String(decoding: log.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let detail = describeErrno(-result)
+            let detail = errnoDescription(-result)
             return .failure(SteeringUnavailable(reason: "cannot attach a BPF sk_lookup program: \(detail)"
                 + (verifier.isEmpty ? "" : "; verifier: \(verifier.suffix(400))")))
         }
@@ -69,7 +66,11 @@ struct KernelSteering {
     /// Detaches the program, or with `keepPinned` leaves a pinned one steering to the sockets
     /// in its map; connections already steered are the replicas' own and go on either way.
     mutating func detach(keepPinned: Bool = false) {
-        if let pin, !keepPinned { unlink(pin) }
+        if let pin, !keepPinned {
+            // Failing, the program stays pinned (steering to sockets that close with their
+            // replicas) until the next droverd's replaces it or clears the pins.
+            try? removeFile(atPath: pin)
+        }
         pin = nil
         drover_steer_detach(&handle)
         slots = []
@@ -173,10 +174,9 @@ struct KernelSteering {
             guard let location = locations[backend] else { return false }
             let copy = drover_steer_copy_fd(location.pid, location.fd)
             guard copy >= 0 else { continue }
-            defer { close(copy) }
+            defer { closeDescriptor(copy) }
             // The process may have closed that descriptor and reused its number.
-            var status = stat()
-            guard fstat(copy, &status) == 0, UInt64(status.st_ino) == location.inode else { continue }
+            guard (try? inode(ofDescriptor: copy)) == location.inode else { continue }
             if drover_steer_put(&handle, UInt32(slot), copy) == 0 { return true }
             return false
         }
@@ -206,7 +206,7 @@ public enum SteeringPins {
     public static func mount(at path: String) -> Result<String, SteeringUnavailable> {
         let result = drover_steer_mount_pins(path)
         guard result == 0 else {
-            return .failure(SteeringUnavailable(reason: "cannot mount a bpf file system at \(path): \(describeErrno(-result))"))
+            return .failure(SteeringUnavailable(reason: "cannot mount a bpf file system at \(path): \(errnoDescription(-result))"))
         }
         return .success(path)
     }
@@ -214,12 +214,11 @@ public enum SteeringPins {
     /// Ends every program pinned at `path` (an earlier droverd's) by removing its pin.
     /// (Unmounting would not do: every sandbox's mount namespace holds a copy of the mount.)
     public static func clear(at path: String) {
-        guard drover_steer_is_pin_fs(path) == 1, let directory = opendir(path) else { return }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            // The file system's own files (`maps.debug`, `progs.debug`) have dots; pins do not.
-            if !name.hasPrefix("."), !name.contains(".") { unlink(path + "/" + name) }
+        guard drover_steer_is_pin_fs(path) == 1, let names = try? directoryEntries(atPath: path) else { return }
+        // The file system's own files (`maps.debug`, `progs.debug`) have dots; pins do not.
+        for name in names where !name.hasPrefix(".") && !name.contains(".") {
+            // One left pinned steers to sockets that close with their replicas: harmless.
+            try? removeFile(atPath: path + "/" + name)
         }
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import DroverLinux
 
 /// What went wrong with a job's service proxy, said to the person who configured it.
 public enum ProxyError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -15,7 +11,7 @@ public enum ProxyError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotListen(let service, let address, let port, let errno, let detail):
-            let hint = errno == EADDRINUSE ? "; another program (or another job's service) is using the port" : ""
+            let hint = errno == Errno.addressInUse ? "; another program (or another job's service) is using the port" : ""
             return "service `\(service)`: cannot listen on \(hostPort(address, port)): \(detail)\(hint)"
         case .alreadyStarted(let service):
             return "service `\(service)`: the proxy was already started (a stopped proxy is not restarted; make a new one)"
@@ -26,14 +22,4 @@ public enum ProxyError: Error, Equatable, Sendable, CustomStringConvertible {
 /// `127.0.0.1:8080`, `[::1]:8080`.
 func hostPort(_ host: String, _ port: Int) -> String {
     host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-}
-
-/// `EADDRINUSE (Address already in use)`: the names users search for, for the errors a
-/// listening socket meets.
-func describeErrno(_ code: Int32) -> String {
-    let names: [Int32: String] = [
-        EADDRINUSE: "EADDRINUSE", EADDRNOTAVAIL: "EADDRNOTAVAIL", EACCES: "EACCES", EPERM: "EPERM",
-        EINVAL: "EINVAL", EAFNOSUPPORT: "EAFNOSUPPORT", EMFILE: "EMFILE", ENFILE: "ENFILE", ENOBUFS: "ENOBUFS",
-    ]
-    return "\(names[code] ?? "errno \(code)") (\(String(cString: strerror(code))))"
 }

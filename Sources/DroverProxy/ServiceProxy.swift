@@ -1,3 +1,4 @@
+import DroverLinux
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -405,7 +406,7 @@ public final class ServiceProxy: Sendable {
     private func listenError(_ error: Error) -> ProxyError {
         if let ioError = error as? IOError {
             return .cannotListen(service: name, address: address, port: port, errno: ioError.errnoCode,
-                                 detail: describeErrno(ioError.errnoCode))
+                                 detail: errnoDescription(ioError.errnoCode))
         }
         if let addressError = error as? SocketAddressError, case .unknown = addressError {
             return .cannotListen(service: name, address: address, port: port, errno: nil,

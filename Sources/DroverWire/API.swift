@@ -20,15 +20,51 @@ public struct ApplyFile: Codable, Equatable, Sendable {
     }
 }
 
-/// POST /v1/apply
+/// POST /v1/apply: creates and updates the jobs in `files`; deletes nothing unless `prune`
+/// (issue 14).
 public struct ApplyRequest: Codable, Equatable, Sendable {
     public var files: [ApplyFile]
     /// Validate and report the diff without changing anything.
     public var dryRun: Bool
-    public init(files: [ApplyFile], dryRun: Bool = false) {
+    /// Where these files come from (`drover apply PATH` sends `file:` and PATH made absolute):
+    /// each job records it, and `prune` is limited to it.
+    public var source: String?
+    /// Also delete the jobs of the same `source` that `files` no longer declare.
+    public var prune: Bool
+    /// Let a prune delete every job on the host (refused with 409 otherwise).
+    public var pruneAll: Bool
+
+    public init(files: [ApplyFile], dryRun: Bool = false, source: String? = nil, prune: Bool = false, pruneAll: Bool = false) {
         self.files = files
         self.dryRun = dryRun
+        self.source = source
+        self.prune = prune
+        self.pruneAll = pruneAll
     }
+
+    enum CodingKeys: String, CodingKey { case files, dryRun, source, prune, pruneAll }
+
+    /// Only `files` is required: `{"files": [...]}` is a plain create-and-update apply.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        files = try c.decode([ApplyFile].self, forKey: .files)
+        dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        prune = try c.decodeIfPresent(Bool.self, forKey: .prune) ?? false
+        pruneAll = try c.decodeIfPresent(Bool.self, forKey: .pruneAll) ?? false
+    }
+}
+
+/// POST /v1/jobs/{job}/scale
+public struct ScaleRequest: Codable, Equatable, Sendable {
+    public var replicas: Int
+    public init(replicas: Int) { self.replicas = replicas }
+}
+
+/// POST /v1/jobs/{job}/restart: a rolling restart of every replica, or of one (`index`).
+public struct RestartRequest: Codable, Equatable, Sendable {
+    public var index: Int?
+    public init(index: Int? = nil) { self.index = index }
 }
 
 public struct ApplyResponse: Codable, Equatable, Sendable {

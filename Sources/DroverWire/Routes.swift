@@ -68,6 +68,12 @@ public enum Routes {
     public static let stopJob = Route<NoBody, ActionResponse>(.POST, "/v1/jobs/{job}/stop")
     public static let startJob = Route<NoBody, ActionResponse>(.POST, "/v1/jobs/{job}/start")
     public static let deleteJob = Route<NoBody, ActionResponse>(.DELETE, "/v1/jobs/{job}")
+    /// `drover scale JOB N`: the job's replica count.
+    public static let scaleJob = Route<ScaleRequest, ApplyResponse>(.POST, "/v1/jobs/{job}/scale")
+    /// `drover restart JOB|NAME`: a rolling restart through the lameduck protocol.
+    public static let restartJob = Route<RestartRequest, EvictResponse>(.POST, "/v1/jobs/{job}/restart")
+    /// `drover reload`: `droverd --config DIR` read again (as SIGHUP does).
+    public static let reload = Route<NoBody, ApplyResponse>(.POST, "/v1/reload")
     public static let evict = Route<EvictRequest, EvictResponse>(.POST, "/v1/evict")
     /// The body is optional: none is `DrainRequest()`.
     public static let drain = Route<DrainRequest, EvictResponse>(.POST, "/v1/drain")
@@ -87,6 +93,7 @@ public enum Routes {
     /// Every route droverd serves.
     public static let all: [AnyRoute] = [
         apply.erased, jobs.erased, job.erased, stopJob.erased, startJob.erased, deleteJob.erased,
+        scaleJob.erased, restartJob.erased, reload.erased,
         evict.erased, drain.erased, undrain.erased, host.erased,
         replica.erased, logs.erased, events.erased, jobNames.erased, replicaNames.erased,
         metrics.erased,

@@ -10,7 +10,7 @@ struct Drover: ParsableCommand {
             `drover run` exits with the workload's code, or 125 when drover could not start it \
             (126: not executable, 127: not found).
             """,
-        subcommands: [Apply.self, Ps.self, Inspect.self, Logs.self, Events.self, Resolve.self, Evict.self, Drain.self, Undrain.self, Stop.self, Start.self, Delete.self, Exec.self, Run.self]
+        subcommands: [Apply.self, Reload.self, Ps.self, Inspect.self, Logs.self, Events.self, Resolve.self, Evict.self, Drain.self, Undrain.self, Scale.self, Restart.self, Stop.self, Start.self, Delete.self, Exec.self, Run.self]
     )
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import DroverCore
 import DroverDaemon
 import DroverWire
-import Glibc
+import Foundation
 
 /// droverd: keeps the declared replicas running (SPEC §8). Thin: parses flags, runs the daemon.
 struct Droverd: ParsableCommand {
@@ -70,8 +70,7 @@ struct Droverd: ParsableCommand {
                                               capacity: capacity, serviceAddress: serviceAddress,
                                               serviceRelayOnly: serviceRelayOnly, uidRange: try parsedUIDRange(), strict: strict))
         } catch let error as DaemonStartError {
-            let message = "droverd: \(error)\n"
-            _ = message.withCString { write(2, $0, strlen($0)) }
+            FileHandle.standardError.write(Data("droverd: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

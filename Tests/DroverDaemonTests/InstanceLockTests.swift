@@ -163,11 +163,11 @@ struct ApplyInputTests {
         _ = write(fd, bytes, bytes.count)
         close(fd)
         let utf8 = try daemon.drover(["apply", bad])
-        #expect(utf8.code == 2 && utf8.stderr.contains("not UTF-8 text (byte 0xFF at offset"), "\(utf8.stderr)")
+        #expect(utf8.code == 2 && utf8.stderr.contains("is not UTF-8 text: byte 0xFF at offset"), "\(utf8.stderr)")
         let empty = daemon.directory + "/empty"
         mkdir(empty, 0o755)
         let none = try daemon.drover(["apply", empty])
-        #expect(none.code == 2 && none.stderr.contains("no *.yaml or *.yml file in it"), "\(none.stderr)")
+        #expect(none.code == 2 && none.stderr.contains("has no *.yaml or *.yml file"), "\(none.stderr)")
         #expect(try daemon.drover(["ps"]).stdout.contains(job), "the job is still there")
     }
 }

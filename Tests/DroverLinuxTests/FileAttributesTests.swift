@@ -10,9 +10,7 @@ struct FileAttributesTests {
     let base: String
 
     init() throws {
-        var template = Array("/tmp/drover-attributes-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw SystemError("mkdtemp") }
-        base = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        base = try makeScratchDirectory("drover-attributes")
     }
 
     func attributes(_ path: String) -> (mode: mode_t, uid: uid_t, gid: gid_t)? {

@@ -68,6 +68,13 @@ public final class TestDaemon {
         return try drover(["apply", path])
     }
 
+    /// Writes `text` to `name` in the daemon's directory.
+    public func writeFile(_ name: String, _ text: String) {
+        let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
     public func kill(_ signal: Int32) {
         process?.signal(signal)
         process?.finish(timeout: 30)

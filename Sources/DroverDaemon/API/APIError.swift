@@ -84,6 +84,7 @@ extension DaemonError {
         switch self {
         case .notFound: return .notFound
         case .conflict: return .conflict
+        case .badRequest: return .badRequest
         case .system: return .internalServerError
         }
     }

@@ -24,6 +24,8 @@ struct APIServer {
     let metrics: DaemonMetrics
     /// droverd's cgroup tree: a peer inside it is a sandbox's process, refused any mutation.
     let sandboxes: CgroupTree
+    /// `--config DIR`, reloaded by `POST /v1/reload`; nil without `--config`.
+    let config: ConfigSource?
     let parse: @Sendable ([ApplyFile]) -> Result<[JobSpec], ConfigRejection>
 
     struct ConfigRejection: Error {

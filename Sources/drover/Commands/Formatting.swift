@@ -1,3 +1,4 @@
+import DroverWire
 import Foundation
 
 /// Output helpers several commands share; what only one command prints sits beside it.
@@ -21,5 +22,12 @@ func printTable(_ rows: [[String]]) {
             line += index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
         }
         print(line.trimmingCharacters(in: .whitespaces))
+    }
+}
+
+/// `web created`, `(dry run) db changed`, ... (`apply`, `reload`).
+func showApplied(_ answer: ApplyResponse, prefix: String) {
+    for (word, names) in [("created", answer.created), ("changed", answer.changed), ("unchanged", answer.unchanged), ("deleted", answer.deleted)] {
+        for name in names { print("\(prefix)\(name) \(word)") }
     }
 }
