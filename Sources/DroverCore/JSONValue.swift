@@ -68,6 +68,17 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
+    /// The value at a dotted path of object keys (`spec.lameduck.grace`); nil where a key is
+    /// missing or a value on the way is no object.
+    public func at(_ path: String) -> JSONValue? {
+        var value = self
+        for key in path.split(separator: ".") {
+            guard case .object(let fields) = value, let next = fields[String(key)] else { return nil }
+            value = next
+        }
+        return value
+    }
+
     /// A scalar as a person reads it: `true`, `30`, `0.1`, a string without quotes, `null`;
     /// nil for an array or object.
     public var scalarText: String? {

@@ -54,3 +54,13 @@ import Testing
         #expect(try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value)) == value)
     }
 }
+
+extension JSONValues {
+    @Test func valueAtAPath() throws {
+        let document = try Self.value("{\"spec\": {\"lameduck\": {\"grace\": 30}, \"ports\": [\"http\"]}}")
+        #expect(document.at("spec.lameduck.grace") == .integer(30))
+        #expect(document.at("spec.ports") == .array([.string("http")]))
+        #expect(document.at("spec.lameduck.signal") == nil)
+        #expect(document.at("spec.ports.0") == nil, "no index into arrays")
+    }
+}

@@ -20,15 +20,6 @@ import Testing
         try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(spec))
     }
 
-    static func field(_ document: JSONValue, _ path: String) -> JSONValue? {
-        var value: JSONValue? = document
-        for key in path.split(separator: ".") {
-            guard case .object(let fields)? = value else { return nil }
-            value = fields[String(key)]
-        }
-        return value
-    }
-
     static let durations: [Duration] = [
         .zero, .nanoseconds(1), .milliseconds(1), .milliseconds(100), .milliseconds(250), .milliseconds(1500),
         .seconds(1), .seconds(30), .milliseconds(86_399_999), .seconds(86_400), .nanoseconds(86_399_999_999_999),
@@ -64,7 +55,7 @@ import Testing
         let document = try Self.encoded(Self.spec(initial: duration, max: duration, resetAfter: duration, grace: duration,
                                                   period: duration, timeout: duration))
         for path in Self.durationPaths {
-            #expect(Self.field(document, path) == seconds, "\(path)")
+            #expect(document.at(path) == seconds, "\(path)")
         }
     }
 
@@ -87,7 +78,7 @@ import Testing
         (34, .integer(34)),
     ])
     func signalsByName(signal: Int32, written: JSONValue) throws {
-        #expect(Self.field(try Self.encoded(Self.spec(signal: signal)), "lameduck.signal") == written)
+        #expect(try Self.encoded(Self.spec(signal: signal)).at("lameduck.signal") == written)
     }
 
     /// A spec as droverd stored it before this form: Swift's own Duration coding (the
@@ -121,7 +112,7 @@ import Testing
         var document = try Self.encoded(spec)
         for path in Self.durationPaths { document.replace(path, with: old) }
         document.replace("lameduck.signal", with: .integer(15))
-        #expect(Self.durationPaths.allSatisfy { document.field($0) == old })
+        #expect(Self.durationPaths.allSatisfy { document.at($0) == old })
         #expect(try JSONDecoder().decode(JobSpec.self, from: JSONEncoder().encode(document)) == spec)
     }
 
@@ -142,8 +133,6 @@ import Testing
 }
 
 extension JSONValue {
-    func field(_ path: String) -> JSONValue? { SpecJSON.field(self, path) }
-
     /// Sets the value at a dotted path of objects that exist.
     mutating func replace(_ path: String, with value: JSONValue) {
         let keys = path.split(separator: ".").map(String.init)

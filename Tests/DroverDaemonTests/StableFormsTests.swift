@@ -41,15 +41,6 @@ struct StableFormsTests {
         """
     }
 
-    static func field(_ document: JSONValue, _ path: String) -> JSONValue? {
-        var value: JSONValue? = document
-        for key in path.split(separator: ".") {
-            guard case .object(let fields)? = value else { return nil }
-            value = fields[String(key)]
-        }
-        return value
-    }
-
     @Test func inspectAndJSONShowSecondsNamesAndWords() throws {
         let daemon = try TestDaemon()
         defer { daemon.destroy() }
@@ -83,7 +74,7 @@ struct StableFormsTests {
             ("spec.health.ready.timeout", .integer(2)),
         ]
         for (path, value) in expected {
-            #expect(Self.field(document, path) == value, "\(path) in \(json.stdout)")
+            #expect(document.at(path) == value, "\(path) in \(json.stdout)")
         }
         let status = try JSONDecoder().decode(JobStatus.self, from: Data(json.stdout.utf8))
         #expect(status.spec.lameduck == JobSpec.Lameduck(signal: SIGINT, grace: .milliseconds(1500)))
