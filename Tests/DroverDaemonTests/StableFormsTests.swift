@@ -61,7 +61,7 @@ struct StableFormsTests {
         #expect(jobText.code == 0, "\(jobText.stderr)")
         let jobLines = Set(jobText.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
         for line in ["signal: SIGINT", "grace: 1.5", "initial: 0.25", "max: 90", "resetAfter: 7200", "period: 0.1",
-                     "timeout: 2", "hostRoot: false", "lastPassed: true"] {
+                     "timeout: 2", "hostRoot: false", "lastPassed: true", "capabilities: []", "environment: {}"] {
             #expect(jobLines.contains(line), "\(line) in \(jobText.stdout)")
         }
 

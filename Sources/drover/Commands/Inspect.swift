@@ -35,14 +35,22 @@ struct Inspect: DaemonCommand {
     }
 }
 
-/// `document` as indented `key: value` lines, `- item` for array items.
+/// `document` as indented `key: value` lines, `- item` for array items; an empty array or
+/// object as `[]` or `{}` on its key's line.
 func fieldLines(_ document: JSONValue, indent: String = "") -> [String] {
+    func inline(_ value: JSONValue) -> String? {
+        switch value {
+        case .array([]): return "[]"
+        case .object(let fields) where fields.isEmpty: return "{}"
+        default: return value.scalarText
+        }
+    }
     var lines: [String] = []
     switch document {
     case .object(let fields):
         for key in fields.keys.sorted() {
             let child = fields[key]!
-            if let text = child.scalarText {
+            if let text = inline(child) {
                 lines.append("\(indent)\(key): \(text)")
             } else {
                 lines.append("\(indent)\(key):")
@@ -51,7 +59,7 @@ func fieldLines(_ document: JSONValue, indent: String = "") -> [String] {
         }
     case .array(let items):
         for item in items {
-            if let text = item.scalarText {
+            if let text = inline(item) {
                 lines.append("\(indent)- \(text)")
             } else {
                 lines.append("\(indent)-")
@@ -59,7 +67,7 @@ func fieldLines(_ document: JSONValue, indent: String = "") -> [String] {
             }
         }
     default:
-        if let text = document.scalarText { lines.append(indent + text) }
+        if let text = inline(document) { lines.append(indent + text) }
     }
     return lines
 }
