@@ -102,6 +102,8 @@ enum APIDocExamples {
     static let types: [String: Check] = [
         "ApplyRequest": check(ApplyRequest.self),
         "ApplyResponse": check(ApplyResponse.self),
+        "ScaleRequest": check(ScaleRequest.self),
+        "RestartRequest": check(RestartRequest.self),
         "JobStatus": check(JobStatus.self),
         "Event": check(Event.self),
         "NameAnswer": check(NameAnswer.self),
