@@ -1,0 +1,500 @@
+import DroverCore
+import DroverLinux
+import DroverTestSupport
+import DroverWire
+import Foundation
+import Glibc
+import Testing
+
+/// Issue 12, "done when" 1: the real droverd and drover binaries under minutes of chaos —
+/// random SIGKILLs of droverd (some in the middle of an apply), of replicas' drover-init and of
+/// their workloads, scale changes and evictions, and the targeted race "SIGKILL droverd right
+/// after a replacement's cgroup leaf appears" — asserting throughout that no index has two
+/// live sandboxes, and at the end that the declared replicas run, each batch index ran to
+/// success once, `ps` says what /proc says, nothing is a zombie, no leaf is left over, droverd
+/// holds no more descriptors than a fresh one, and `ps` answered within 2 s of every restart.
+///
+/// `make test-chaos` runs it (DROVER_CHAOS=1). DROVER_CHAOS_SEED replays a run's choices (the
+/// timing of a loaded machine still differs), DROVER_CHAOS_SECONDS sets the random part's length,
+/// DROVER_CHAOS_RACES the number of targeted races.
+@Suite(.serialized,
+       .enabled(if: TestEnvironment.isRoot, "needs root: droverd creates namespaces and cgroups"),
+       .enabled(if: ChaosSettings.enabled, "the chaos test takes minutes: make test-chaos (DROVER_CHAOS=1) runs it"))
+struct ChaosTests {
+    @Test func droverdHoldsUnderChaos() throws {
+        let chaos = try Chaos(seed: ChaosSettings.seed)
+        defer { chaos.tearDown() }
+        try chaos.run(seconds: ChaosSettings.seconds, races: ChaosSettings.races)
+    }
+}
+
+/// The fewest of each kind of chaos a full run (120 s or more) must have done: a run that
+/// did not kill droverd mid-apply, say, proves nothing about it.
+private let minimumCounts: [Chaos.Action: Int] = [
+    .killDaemon: 4, .killDaemonMidApply: 4, .killInit: 8, .killWorkload: 4, .scale: 4, .evict: 4, .addBatch: 2,
+]
+
+/// Descriptors a droverd may hold beyond a fresh one's at the same steady state and still
+/// count as not leaking: a health probe's socket being closed, an API connection the CLI just
+/// left, SQLite's journal. A leak per replica start, exit or eviction shows as tens more.
+private let descriptorSlack = 8
+
+/// The `ps` bound after each droverd restart (issue 12): from starting droverd to `drover ps`
+/// answering, re-adoption included.
+private let psBound = 2.0
+
+final class Chaos {
+    enum Action: String, CaseIterable {
+        case killDaemon = "kill droverd"
+        case killDaemonMidApply = "kill droverd mid-apply"
+        case killInit = "kill a replica's drover-init"
+        case killWorkload = "kill a replica's workload"
+        case scale = "scale"
+        case evict = "evict"
+        case addBatch = "add a batch job"
+        case race = "targeted race"
+    }
+
+    let daemon: TestDaemon
+    let tree: CgroupTree
+    let testload = TestEnvironment.testload
+    var random: SeededRandom
+    let sampler: DuplicateSampler
+    let web, api, race: String
+    /// Declared replica counts of the jobs that scale.
+    var webCount = 3, apiCount = 2
+    let raceCount = 2
+    var batches: [String] = []
+    var lastBatchAt = -100.0
+    var counts: [Action: Int] = [:]
+    /// Seconds from each droverd start to `drover ps` answering.
+    var psLatencies: [Double] = []
+    var inFlight: TestProcess?
+    let began = monotonicSeconds()
+
+    init(seed: UInt64) throws {
+        print("chaos: seed \(seed) (replay: DROVER_CHAOS_SEED=\(seed) make test-chaos)")
+        random = SeededRandom(seed: seed)
+        tree = try CgroupTree.prepare()
+        daemon = try TestDaemon()
+        web = daemon.job("web")
+        api = daemon.job("api")
+        race = daemon.job("race")
+        let suffix = "-" + daemon.suffix
+        sampler = DuplicateSampler { $0.hasSuffix(suffix) }
+    }
+
+    /// Everything the test started goes, whatever happened: droverd, replicas, cgroups,
+    /// mounts, the state directory (the leak check runs next).
+    func tearDown() {
+        let result = sampler.stop()
+        inFlight?.signal(SIGKILL)
+        inFlight?.finish(timeout: 10)
+        daemon.destroy()
+        if !result.violations.isEmpty { print("chaos: violations: \(result.violations)") }
+    }
+
+    func log(_ text: String) {
+        print(String(format: "chaos %7.2fs  ", monotonicSeconds() - began) + text)
+        fflush(nil)
+    }
+
+    var servingJobs: [String] { [web, api, race] }
+    var declared: [String: Int] { [web: webCount, api: apiCount, race: raceCount] }
+
+    // MARK: the run
+
+    func run(seconds: Double, races: Int) throws {
+        try apply("the first apply")
+        try #require(converge(timeout: 90), "the first apply never converged")
+        // The baseline: a fresh droverd at a steady state with the declared counts.
+        let baseline = steadyDescriptorCount()
+        log("baseline: droverd holds \(baseline) descriptors")
+        sampler.start()
+
+        // Random chaos with droverd SIGKILLed now and then, then the targeted races, then
+        // random chaos that leaves droverd alone (so that the one at the end lived through it:
+        // its descriptors tell whether replica churn leaks any).
+        let quiet = min(35, seconds / 4)
+        try randomChaos(for: seconds - quiet, killDaemon: true)
+        for round in 1...max(1, races) { try targetedRace(round) }
+        try randomChaos(for: quiet, killDaemon: false)
+
+        try finish(baselineDescriptors: baseline, seconds: seconds)
+    }
+
+    func randomChaos(for seconds: Double, killDaemon: Bool) throws {
+        log("random chaos for \(Int(seconds)) s\(killDaemon ? "" : ", droverd left alone")")
+        let weights: [(Action, Int)] = [
+            (.killDaemon, killDaemon ? 3 : 0), (.killDaemonMidApply, killDaemon ? 3 : 0),
+            (.killInit, 5), (.killWorkload, 3), (.scale, 4), (.evict, 4), (.addBatch, 2),
+        ]
+        // Dealt from shuffled decks rather than drawn independently: every kind comes up in
+        // its proportion, so a short or slow run still does each.
+        var deck: [Action] = []
+        let end = monotonicSeconds() + seconds
+        while monotonicSeconds() < end {
+            if deck.isEmpty { deck = weights.flatMap { Array(repeating: $0.0, count: $0.1) }.shuffled(using: &random) }
+            try perform(deck.removeLast())
+            usleep(UInt32.random(in: 100_000...1_000_000, using: &random))
+        }
+    }
+
+    func perform(_ action: Action) throws {
+        switch action {
+        case .killDaemon:
+            log("SIGKILL droverd pid \(daemon.process?.pid ?? 0)")
+            daemon.kill(SIGKILL)
+            try restartDaemon()
+        case .killDaemonMidApply:
+            scaleCounts()
+            let path = daemon.directory + "/mid-apply.yaml"
+            try Data(config().utf8).write(to: URL(fileURLWithPath: path))
+            let delay = UInt32.random(in: 0...40_000, using: &random)
+            let applying = try TestProcess([TestEnvironment.drover, "apply", path, "--socket", daemon.socket])
+            inFlight = applying
+            usleep(delay)
+            log("SIGKILL droverd \(delay / 1000) ms into an apply of web \(webCount), api \(apiCount)")
+            daemon.kill(SIGKILL)
+            applying.finish(timeout: 20)
+            inFlight = nil
+            try restartDaemon()
+        case .killInit:
+            guard let victim = randomSandbox() else { return }
+            log("SIGKILL drover-init \(victim.pid) of \(victim.environmentIdentity?.description ?? victim.leaf)")
+            kill(victim.pid, SIGKILL)
+        case .killWorkload:
+            guard let victim = randomSandbox() else { return }
+            let workload = (try? CgroupLeaf(existing: tree.hierarchy.mountPoint + victim.cgroup).processIDs) ?? []
+            guard let target = workload.filter({ $0 != victim.pid && namespacePID($0) != 1 }).randomElement(using: &random) else { return }
+            log("SIGKILL workload \(target) of \(victim.environmentIdentity?.description ?? victim.leaf)")
+            kill(target, SIGKILL)
+        case .scale:
+            scaleCounts()
+            log("scale: web \(webCount), api \(apiCount)")
+            try apply("scale")
+        case .evict:
+            let job = servingJobs.randomElement(using: &random)!
+            let index = Int.random(in: 0..<declared[job]!, using: &random)
+            let result = try daemon.drover(["evict", "\(job)/\(index)", "--grace", "1s", "--reason", "chaos"])
+            log("evict \(job)/\(index): exit \(result.code.map(String.init) ?? "timeout")")
+            // After an apply killed midway the index may be one the stored state does not have.
+            let acceptable = result.code == 0 || (result.code == 1 && result.stderr.contains("no replica"))
+            #expect(acceptable, "drover evict \(job)/\(index): exit \(result.code.map(String.init) ?? "timeout"): \(result.stderr)")
+        case .addBatch:
+            let now = monotonicSeconds()
+            guard now - lastBatchAt > 8, batches.count < 10 else { return try perform(.scale) }
+            lastBatchAt = now
+            batches.append(daemon.job("batch\(batches.count)"))
+            log("add batch job \(batches.last!)")
+            try apply("a batch job added")
+        case .race:
+            break
+        }
+        counts[action, default: 0] += 1
+    }
+
+    /// New counts, at least one of them different.
+    func scaleCounts() {
+        let (oldWeb, oldAPI) = (webCount, apiCount)
+        repeat {
+            webCount = Int.random(in: 1...6, using: &random)
+            apiCount = Int.random(in: 1...3, using: &random)
+        } while webCount == oldWeb && apiCount == oldAPI
+    }
+
+    /// A live sandbox of a serving job (batch replicas are left alone: a batch index killed
+    /// as it finishes would rightly run again, and the test counts runs).
+    func randomSandbox() -> SandboxProcess? {
+        let serving = Set(servingJobs)
+        return SandboxCensus.scan { serving.contains($0) }.filter { $0.job.map(serving.contains) ?? false }
+            .sorted { $0.pid < $1.pid }.randomElement(using: &random)
+    }
+
+    /// Starts droverd again and measures how long until `ps` answers.
+    func restartDaemon() throws {
+        let start = monotonicSeconds()
+        do {
+            try daemon.start()
+        } catch {
+            log("droverd did not answer ps within 20 s; its log ends: \(daemon.log.suffix(3000))")
+            throw error
+        }
+        let latency = monotonicSeconds() - start
+        psLatencies.append(latency)
+        log(String(format: "droverd pid %d answered ps %.0f ms after its start", daemon.process?.pid ?? 0, latency * 1000))
+    }
+
+    // MARK: the targeted race
+
+    /// SIGKILL a replica's drover-init; the moment its replacement's cgroup leaf appears (a new
+    /// directory at the same path), SIGKILL droverd; start it again. The replica must come back
+    /// once, never twice, and `ps` must answer.
+    func targetedRace(_ round: Int) throws {
+        try #require(converge(jobs: [race], timeout: 60), "race \(round): \(race) did not converge before the race")
+        let index = Int.random(in: 0..<raceCount, using: &random)
+        let leaf = tree.root + "/" + race + ".\(index)"
+        guard let victim = SandboxCensus.scan(belongs: { $0 == self.race }).first(where: { $0.index == index }),
+              let oldInode = inode(leaf) else {
+            Issue.record("race \(round): no sandbox for \(race)/\(index)")
+            return
+        }
+        // Right after the leaf appears, or up to 3 ms later: the spawn is somewhere between
+        // mkdir, clone3 into the leaf and the record's commit.
+        let delay = Bool.random(using: &random) ? 0 : UInt32.random(in: 0...3_000, using: &random)
+        kill(victim.pid, SIGKILL)
+        let deadline = monotonicSeconds() + 15
+        var appeared = false
+        while monotonicSeconds() < deadline {
+            if let now = inode(leaf), now != oldInode {
+                appeared = true
+                break
+            }
+            usleep(50)
+        }
+        if delay > 0 { usleep(delay) }
+        let daemonPID = daemon.process?.pid ?? 0
+        daemon.kill(SIGKILL)
+        #expect(appeared, "race \(round): no new leaf for \(race)/\(index) within 15 s of killing its drover-init \(victim.pid)")
+        log("race \(round): killed drover-init \(victim.pid) of \(race)/\(index), droverd \(daemonPID) \(delay) µs after the new leaf")
+        try restartDaemon()
+        counts[.race, default: 0] += 1
+    }
+
+    // MARK: convergence
+
+    /// Waits until every serving job (of `jobs`, default all) runs exactly its declared
+    /// indices, ready, each with one sandbox that is the one `ps` names, and every batch job
+    /// has succeeded.
+    func converge(jobs: [String]? = nil, timeout: Double) -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        var why = ""
+        while true {
+            why = notConverged(jobs: jobs)
+            if why.isEmpty { return true }
+            if monotonicSeconds() > deadline { break }
+            usleep(200_000)
+        }
+        log("not converged after \(Int(timeout)) s: \(why)")
+        return false
+    }
+
+    /// Why the state is not the declared one yet ("" when it is).
+    func notConverged(jobs selected: [String]? = nil) -> String {
+        guard let statuses = try? ps() else { return "ps failed" }
+        let scope = Set(selected ?? servingJobs + batches)
+        let sandboxes = SandboxCensus.scan { scope.contains($0) }
+        for job in servingJobs where scope.contains(job) {
+            guard let status = statuses.first(where: { $0.name == job }) else { return "\(job) missing from ps" }
+            let replicas = status.replicas
+            if replicas.map(\.index) != Array(0..<declared[job]!) {
+                return "\(job) has indices \(replicas.map(\.index)), declared \(declared[job]!)"
+            }
+            if let notReady = replicas.first(where: { $0.state != "ready" || $0.pid == nil }) {
+                return "\(notReady.name) is \(notReady.state)"
+            }
+        }
+        for job in batches where scope.contains(job) {
+            guard let status = statuses.first(where: { $0.name == job }) else { return "\(job) missing from ps" }
+            if status.state != "succeeded" { return "\(job) is \(status.state)" }
+        }
+        let listed = Set(statuses.filter { scope.contains($0.name) }.flatMap(\.replicas).compactMap(\.pid))
+        let seen = Set(sandboxes.map(\.pid))
+        if listed != seen { return "ps lists pids \(listed.sorted()), /proc has sandboxes \(seen.sorted())" }
+        return ""
+    }
+
+    /// Applies the current config; a refusal stops the run (a valid file must be accepted).
+    func apply(_ what: String) throws {
+        let result = try daemon.apply(config())
+        guard result.code == 0 else { throw ChaosError.command("apply (\(what))", result.code, result.stderr) }
+    }
+
+    func ps() throws -> [JobStatus] {
+        let result = try daemon.drover(["ps", "--json"])
+        guard result.code == 0 else { throw ChaosError.command("ps --json", result.code, result.stderr) }
+        return try JSONDecoder().decode([JobStatus].self, from: Data(result.stdout.utf8))
+    }
+
+    /// droverd's descriptors at rest: the fewest of a few samples over a second (a probe's
+    /// socket or a closing API connection comes and goes).
+    func steadyDescriptorCount() -> Int {
+        usleep(1_000_000)
+        guard let pid = daemon.process?.pid else { return 0 }
+        var fewest = Int.max
+        for _ in 0..<6 {
+            fewest = min(fewest, descriptorCount(pid))
+            usleep(200_000)
+        }
+        return fewest
+    }
+
+    // MARK: the end
+
+    func finish(baselineDescriptors: Int, seconds: Double) throws {
+        webCount = 3
+        apiCount = 2
+        log("final apply: web \(webCount), api \(apiCount), race \(raceCount), \(batches.count) batch jobs")
+        try apply("the final apply")
+        let converged = converge(timeout: 90)
+        let (samples, violations) = sampler.stop()
+        log("the sampler scanned \(samples) times; counts: " + Action.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+
+        #expect(violations.isEmpty, "two live sandboxes for one index: \(violations)")
+        #expect(samples > Int(seconds), "the sampler ran (\(samples) scans)")
+        #expect(converged, "the declared replicas run: \(notConverged())")
+        let slowest = psLatencies.max() ?? 0
+        log(String(format: "ps after %d restarts: slowest %.0f ms, median %.0f ms", psLatencies.count, slowest * 1000,
+                   (psLatencies.sorted().dropFirst(psLatencies.count / 2).first ?? 0) * 1000))
+        #expect(slowest < psBound, "ps answered \(String(format: "%.2f", slowest)) s after a restart (bound \(psBound) s): \(psLatencies)")
+        #expect((counts[.race] ?? 0) >= min(20, ChaosSettings.races), "targeted races: \(counts[.race] ?? 0)")
+        if seconds >= 120 {
+            for (action, minimum) in minimumCounts {
+                #expect((counts[action] ?? 0) >= minimum, "\(action.rawValue): \(counts[action] ?? 0) times, at least \(minimum)")
+            }
+        }
+        guard converged else { return }
+
+        checkBatchesRanOnce()
+        try checkPSMatchesProc()
+        checkNoZombies()
+        try checkNoStrayLeaves()
+        let final = steadyDescriptorCount()
+        log("descriptors: fresh droverd \(baselineDescriptors), final \(final) (slack \(descriptorSlack))")
+        #expect(final <= baselineDescriptors + descriptorSlack,
+                "droverd holds \(final) descriptors, a fresh one \(baselineDescriptors): \(listDirectory("/proc/\(daemon.process?.pid ?? 0)/fd").count)")
+    }
+
+    /// Each batch index appended `start` to its state directory's `runs` at every start and
+    /// `done` once it finished its work: one `done` each, however often droverd died.
+    func checkBatchesRanOnce() {
+        for job in batches {
+            for index in 0..<batchReplicas {
+                let text = (try? String(contentsOfFile: daemon.stateDirectory + "/state/\(job)/\(index)/runs", encoding: .utf8)) ?? ""
+                let done = text.split(separator: "\n").filter { $0 == "done" }.count
+                #expect(done == 1, "\(job)/\(index) finished \(done) times: \(text.split(separator: "\n"))")
+            }
+        }
+    }
+
+    /// `ps --json` is what /proc shows: every pid it names is a live sandbox (drover-init, PID 1
+    /// of its namespace) in the leaf `ps` names, running that replica's environment, and every
+    /// sandbox of these jobs is named. Read twice around /proc so that both views are of one
+    /// moment.
+    func checkPSMatchesProc() throws {
+        let scope = Set(servingJobs + batches)
+        var mismatch: [String] = []
+        for _ in 0..<5 {
+            let before = try ps()
+            let sandboxes = SandboxCensus.scan { scope.contains($0) }
+            let after = try ps()
+            guard before == after else { continue }
+            mismatch = []
+            let byPID = Dictionary(sandboxes.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+            let replicas = before.filter { scope.contains($0.name) }.flatMap(\.replicas)
+            for replica in replicas {
+                guard let pid = replica.pid else { continue }
+                guard let sandbox = byPID[pid] else {
+                    mismatch.append("\(replica.name): pid \(pid) is no live sandbox (\(ProcessStat.read(pid).map { "\($0.comm) \($0.state)" } ?? "gone"))")
+                    continue
+                }
+                if replica.cgroup != tree.hierarchy.mountPoint + sandbox.cgroup {
+                    mismatch.append("\(replica.name): ps says cgroup \(replica.cgroup ?? "none"), /proc \(sandbox.cgroup)")
+                }
+                if sandbox.environmentIdentity != Identity(job: replica.job, index: replica.index) {
+                    mismatch.append("\(replica.name): pid \(pid) runs \(sandbox.environmentIdentity?.description ?? "no replica's environment")")
+                }
+            }
+            let listed = Set(replicas.compactMap(\.pid))
+            for sandbox in sandboxes where !listed.contains(sandbox.pid) {
+                mismatch.append("sandbox \(sandbox) is not in ps")
+            }
+            break
+        }
+        #expect(mismatch.isEmpty, "ps --json against /proc: \(mismatch)")
+    }
+
+    /// No zombie among the children of droverd, of this test, or of any process in these
+    /// jobs' leaves (a zombie that stays is a child nobody waits for). Orphans the host's
+    /// PID 1 inherits are the host's to reap, not droverd's.
+    func checkNoZombies() {
+        var zombies: [String] = []
+        let settled = waitFor(timeout: 10) {
+            var parents: Set<Int32> = [getpid()]
+            if let pid = daemon.process?.pid { parents.insert(pid) }
+            for entry in ownLeaves() {
+                parents.formUnion((try? CgroupLeaf(existing: tree.root + "/" + entry).processIDs) ?? [])
+            }
+            zombies = allProcesses().filter { $0.stat.state == "Z" && parents.contains($0.stat.parent) }
+                .map { "\($0.pid) (\($0.stat.comm)) child of \($0.stat.parent)" }
+            return zombies.isEmpty
+        }
+        #expect(settled, "zombies: \(zombies)")
+    }
+
+    /// The cgroup leaves of this droverd's jobs: one per replica `ps` shows running, each
+    /// holding processes; none for replicas that no longer exist.
+    func checkNoStrayLeaves() throws {
+        let running = Set(try ps().flatMap(\.replicas).filter { $0.pid != nil }.compactMap { $0.cgroup.map { ($0 as NSString).lastPathComponent } })
+        let leaves = Set(ownLeaves())
+        #expect(leaves == running, "leaves without a running replica: \(leaves.subtracting(running).sorted()); running replicas without a leaf: \(running.subtracting(leaves).sorted())")
+        for leaf in leaves {
+            let events = readText(tree.root + "/" + leaf + "/cgroup.events") ?? ""
+            #expect(events.contains("populated 1"), "\(leaf) is empty: \(events)")
+        }
+    }
+
+    func ownLeaves() -> [String] {
+        listDirectory(tree.root).filter { $0.contains("-\(daemon.suffix).") }
+    }
+
+    // MARK: the jobs
+
+    let batchReplicas = 4
+
+    func config() -> String {
+        var yaml = "jobs:\n"
+        yaml += """
+              \(web):
+                replicas: \(webCount)
+                command: [\(yamlQuoted(testload)), "pause"]
+                lameduck: {grace: 1s}
+                restart: {backoff: {initial: 100ms, max: 1s, jitter: 0.1}}
+              \(api):
+                replicas: \(apiCount)
+                command: [\(yamlQuoted(testload)), "serve", "PORT_HTTP"]
+                ports: [http]
+                lameduck: {grace: 1s}
+                restart: {backoff: {initial: 100ms, max: 1s, jitter: 0.1}}
+                health:
+                  ready: {tcp: http, period: 250ms, timeout: 1s, failures: 2}
+              \(race):
+                replicas: \(raceCount)
+                command: [\(yamlQuoted(testload)), "pause"]
+                lameduck: {grace: 1s}
+                restart: {backoff: {initial: 10ms, max: 100ms, jitter: 0}}
+
+            """
+        for job in batches {
+            // Each index works 1-3 s: droverd dies while some run, start or finish.
+            yaml += """
+                  \(job):
+                    kind: batch
+                    replicas: \(batchReplicas)
+                    command: ["/bin/sh", "-c", "echo start >> $DROVER_STATE_DIR/runs; sleep $((DROVER_REPLICA % 3 + 1)); echo done >> $DROVER_STATE_DIR/runs"]
+                    lameduck: {grace: 1s}
+
+                """
+        }
+        return yaml
+    }
+}
+
+enum ChaosError: Error, CustomStringConvertible {
+    case command(String, Int32?, String)
+    var description: String {
+        switch self {
+        case .command(let what, let code, let stderr): return "drover \(what): exit \(code.map(String.init) ?? "timeout"): \(stderr)"
+        }
+    }
+}
