@@ -177,6 +177,43 @@ func environmentOf(_ pid: Int32) -> [String: String] {
 /// The number of descriptors a process holds.
 func descriptorCount(_ pid: Int32) -> Int { listDirectory("/proc/\(pid)/fd").count }
 
+/// A process's descriptors: how many, how many are user namespaces, and all of them by kind.
+struct Descriptors {
+    var total = 0
+    var userNamespaces = 0
+    var kinds = ""
+
+    init(_ pid: Int32) {
+        for entry in listDirectory("/proc/\(pid)/fd") {
+            total += 1
+            var buffer = [CChar](repeating: 0, count: 64)
+            if readlink("/proc/\(pid)/fd/\(entry)", &buffer, buffer.count - 1) > 0, String(cString: buffer).hasPrefix("user:") {
+                userNamespaces += 1
+            }
+        }
+        kinds = descriptorKinds(pid)
+    }
+}
+
+/// What a process's descriptors are, by kind (`anon_inode:[pidfd] 7, socket 12, ...`).
+func descriptorKinds(_ pid: Int32) -> String {
+    var kinds: [String: Int] = [:]
+    for entry in listDirectory("/proc/\(pid)/fd") {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/\(pid)/fd/\(entry)", &buffer, buffer.count - 1)
+        guard n > 0 else { continue }
+        var target = String(cString: buffer)
+        if let bracket = target.firstIndex(of: "["), target.hasPrefix("socket:") || target.hasPrefix("pipe:") {
+            target = String(target[..<bracket])
+        } else if target.hasPrefix("/") {
+            // A directory of a replica's (its leaf, its files) counts as its kind of place.
+            target = target.split(separator: "/").prefix(4).joined(separator: "/")
+        }
+        kinds[target, default: 0] += 1
+    }
+    return kinds.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+}
+
 /// A whole small file (/proc, cgroupfs), nil when it cannot be read.
 func readText(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
