@@ -80,3 +80,71 @@ func inode(_ path: String) -> UInt64? {
     var info = stat()
     return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
 }
+
+/// Watches for the first answer droverd gives to `drover ps`'s request (GET /v1/jobs) on its
+/// socket, asking every 5 ms from a thread of its own: when droverd could answer, without the
+/// CLI's own start-up (a debug binary on a loaded machine) in the figure.
+final class FirstAnswerWatch: @unchecked Sendable {
+    private let socketPath: String
+    private let lock = NSLock()
+    private var answeredAt: Double?
+    private var running = true
+    private var finished = false
+
+    init(socket: String) { socketPath = socket }
+
+    func start() {
+        Thread { [self] in
+            while lock.withLock({ running && answeredAt == nil }) {
+                if jobsRequestAnswered(socket: socketPath) {
+                    let now = monotonicSeconds()
+                    lock.withLock { answeredAt = now }
+                    break
+                }
+                usleep(5_000)
+            }
+            lock.withLock { finished = true }
+        }.start()
+    }
+
+    /// When droverd first answered 200, waiting up to `timeout` more for it; nil if it never did.
+    func stop(timeout: Double) -> Double? {
+        let deadline = monotonicSeconds() + timeout
+        while !lock.withLock({ finished }) && monotonicSeconds() < deadline { usleep(2_000) }
+        lock.withLock { running = false }
+        while !lock.withLock({ finished }) { usleep(2_000) }
+        return lock.withLock { answeredAt }
+    }
+}
+
+/// GET /v1/jobs over a Unix socket: whether an `HTTP/1.1 200` status line came back within 1 s.
+func jobsRequestAnswered(socket path: String) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (offset, byte) in bytes.enumerated() { raw[offset] = byte }
+    }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard connected == 0 else { return false }
+    let request = "GET /v1/jobs HTTP/1.1\r\nHost: droverd\r\nConnection: close\r\n\r\n"
+    guard request.withCString({ write(fd, $0, strlen($0)) }) == request.utf8.count else { return false }
+    var received: [UInt8] = []
+    let deadline = monotonicSeconds() + 1
+    while received.count < 12 && monotonicSeconds() < deadline {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 100) >= 0 else { return false }
+        if pfd.revents == 0 { continue }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 { break }
+        received += buffer[0..<n]
+    }
+    return String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 200")
+}
