@@ -119,32 +119,60 @@ final class FirstAnswerWatch: @unchecked Sendable {
 
 /// GET /v1/jobs over a Unix socket: whether an `HTTP/1.1 200` status line came back within 1 s.
 func jobsRequestAnswered(socket path: String) -> Bool {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = sendRequest(socket: path, method: "GET", path: "/v1/jobs")
     guard fd >= 0 else { return false }
     defer { close(fd) }
+    return readStatusLine(fd, timeout: 1).hasPrefix("HTTP/1.1 200")
+}
+
+/// Connects to droverd's socket and sends one whole request (as the CLI would: JSON,
+/// closing after the answer); the connected descriptor, or -1.
+func sendRequest(socket path: String, method: String, path target: String, body: [UInt8] = []) -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return -1 }
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        close(fd)
+        return -1
+    }
     withUnsafeMutableBytes(of: &address.sun_path) { raw in
         for (offset, byte) in bytes.enumerated() { raw[offset] = byte }
     }
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    guard connected == 0 else { return false }
-    let request = "GET /v1/jobs HTTP/1.1\r\nHost: droverd\r\nConnection: close\r\n\r\n"
-    guard request.withCString({ write(fd, $0, strlen($0)) }) == request.utf8.count else { return false }
+    let head = "\(method) \(target) HTTP/1.1\r\nHost: droverd\r\nConnection: close\r\n"
+        + (body.isEmpty ? "" : "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n") + "\r\n"
+    let request = Array(head.utf8) + body
+    var sent = 0
+    while connected == 0 && sent < request.count {
+        let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        sent += n
+    }
+    guard connected == 0, sent == request.count else {
+        close(fd)
+        return -1
+    }
+    return fd
+}
+
+/// The status line that comes back on `fd` within `timeout` seconds ("" when none).
+func readStatusLine(_ fd: Int32, timeout: Double) -> String {
     var received: [UInt8] = []
-    let deadline = monotonicSeconds() + 1
-    while received.count < 12 && monotonicSeconds() < deadline {
+    let deadline = monotonicSeconds() + timeout
+    while !received.contains(UInt8(ascii: "\n")) {
+        let left = deadline - monotonicSeconds()
+        if left <= 0 { break }
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, 100) >= 0 else { return false }
+        guard poll(&pfd, 1, Int32(min(left, 0.1) * 1000) + 1) >= 0 else { break }
         if pfd.revents == 0 { continue }
-        var buffer = [UInt8](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 512)
         let n = read(fd, &buffer, buffer.count)
         if n <= 0 { break }
         received += buffer[0..<n]
     }
-    return String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 200")
+    return String(decoding: received, as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? ""
 }
