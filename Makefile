@@ -6,7 +6,7 @@ BUILD_PACKAGES := libseccomp-dev pkg-config
 VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd
 BENCH_PACKAGES := crun runc bubblewrap busybox-static supervisor wrk hyperfine
 
-.PHONY: all deps deps-vm build release install test test-unit test-leaks test-vm test-readme bench run clean
+.PHONY: all deps deps-vm build release install test test-unit test-leaks test-chaos test-readme test-vm bench run clean
 
 all: build
 
@@ -35,13 +35,23 @@ test-readme: build
 	@scripts/deps.sh curl
 	tests/readme/walkthrough.sh
 
-# Unit and integration tests on this host, then the leak check (it must run last, alone),
-# then the cgroup v2 VM tier when it can run here.
+# Unit and integration tests on this host, the chaos test, README's walkthrough, then the
+# leak check (it must run last, alone), then the cgroup v2 VM tier when it can run here.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip LeakCheckTests
+	@$(MAKE) --no-print-directory test-chaos
+	@$(MAKE) --no-print-directory test-readme
 	$(SWIFT) test --filter LeakCheckTests
 	@$(MAKE) --no-print-directory test-vm
+
+# Issue 12's chaos test, alone (2-4 minutes): the real droverd under random SIGKILLs (some
+# mid-apply), replica kills, scaling and evictions, and 20 targeted restart races. It prints
+# its seed; DROVER_CHAOS_SEED=N replays the choices, DROVER_CHAOS_SECONDS (default 130) and
+# DROVER_CHAOS_RACES (default 20) size it. `swift test` alone skips it (no DROVER_CHAOS).
+test-chaos: deps
+	$(SWIFT) build --build-tests
+	DROVER_CHAOS=1 $(SWIFT) test --skip-build --filter DroverChaosTests
 
 # The cgroup v2 tier: the test bundle built here, run in a VM with pure cgroup v2
 # (tests/vm/run.sh), where the controller-dependent tests run instead of skipping; then the

@@ -162,6 +162,9 @@ let package = Package(
         ),
         // SPEC §10 tried as an attacker would: each probe refused inside, and done by a control.
         .testTarget(name: "DroverEscapeTests", dependencies: ["DroverCore", "DroverLinux", "DroverWire", "DroverTestSupport"]),
+        // Issue 12's chaos test (`make test-chaos`, DROVER_CHAOS=1): the real droverd under minutes
+        // of SIGKILLs, scaling and evictions; its duplicate detector's controls run everywhere.
+        .testTarget(name: "DroverChaosTests", dependencies: ["DroverCore", "DroverLinux", "DroverWire", "DroverTestSupport"]),
         .testTarget(name: "LeakCheckTests", dependencies: ["DroverLinux", "DroverTestSupport", "CDroverSteer"]),
     ]
 )

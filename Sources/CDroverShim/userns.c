@@ -4,8 +4,15 @@
 // The user namespace helper: sleeps until the parent, done with its maps, kills it. (Not
 // EOF on a pipe: a helper cloned by another thread at the same time would hold a copy of the
 // write end, and two such helpers would wait for each other for ever.)
+// It must not outlive its parent: orphaned by a droverd SIGKILLed meanwhile, it held copies
+// of every descriptor droverd had (its instance lock, its API socket, its store) for ever,
+// and no later droverd could start. So it drops them first, and dies with its parent. These
+// calls cannot fail here, which matters: sharing the parent's memory, it shares its errno.
 static int userns_helper(void *arg) {
-    (void)arg;
+    pid_t parent = *(const pid_t *)arg;
+    syscall(__NR_close_range, 0, ~0U, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(0); // the parent died before PR_SET_PDEATHSIG took hold
     for (;;) pause();
 }
 
@@ -29,6 +36,7 @@ int drover_userns_create(const char *uid_map, const char *gid_map) {
     args.flags = CLONE_NEWUSER | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&helper_pidfd;
     args.exit_signal = SIGCHLD;
+    pid_t parent = getpid();
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
@@ -44,10 +52,10 @@ int drover_userns_create(const char *uid_map, const char *gid_map) {
     args.flags |= CLONE_VM;
     args.stack = (uint64_t)(uintptr_t)stack;
     args.stack_size = USERNS_HELPER_STACK;
-    pid = drover_clone3_trampoline(&args, sizeof args, userns_helper, NULL);
+    pid = drover_clone3_trampoline(&args, sizeof args, userns_helper, &parent);
 #else
     pid = syscall(__NR_clone3, &args, sizeof args);
-    if (pid == 0) _exit(userns_helper(NULL));
+    if (pid == 0) _exit(userns_helper(&parent));
     if (pid < 0) pid = -errno;
 #endif
     pthread_sigmask(SIG_SETMASK, &previous, NULL);

@@ -1,6 +1,7 @@
 /// A job as declared in a jobs file (SPEC §1), after parsing, defaults and validation. Values
 /// are typed (sizes in bytes, durations, signals by number); `Codable` for the daemon's store
-/// and the API. Equality is what "changed" means for apply.
+/// and the API, in the forms docs/API.md gives (durations as seconds, signals by name:
+/// SpecCoding.swift). Equality is what "changed" means for apply.
 public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         /// Runs forever; restarted by policy.
@@ -164,7 +165,7 @@ public struct JobSpec: Codable, Equatable, Hashable, Sendable {
     }
 
     public struct Lameduck: Codable, Equatable, Hashable, Sendable {
-        /// Signal number (SIGTERM = 15).
+        /// Signal number (SIGTERM = 15); its name in JSON.
         public var signal: Int32
         public var grace: Duration
 
@@ -222,5 +223,65 @@ extension CPUCores: Codable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(millicores)
+    }
+}
+
+// Durations as seconds and signals by name (SpecCoding.swift); the keys are the properties'.
+
+extension JobSpec.Backoff {
+    enum CodingKeys: String, CodingKey { case initial, max, multiplier, jitter, resetAfter }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        initial = try c.decodeSeconds(forKey: .initial)
+        max = try c.decodeSeconds(forKey: .max)
+        multiplier = try c.decode(Double.self, forKey: .multiplier)
+        jitter = try c.decode(Double.self, forKey: .jitter)
+        resetAfter = try c.decodeSeconds(forKey: .resetAfter)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeSeconds(initial, forKey: .initial)
+        try c.encodeSeconds(max, forKey: .max)
+        try c.encode(multiplier, forKey: .multiplier)
+        try c.encode(jitter, forKey: .jitter)
+        try c.encodeSeconds(resetAfter, forKey: .resetAfter)
+    }
+}
+
+extension JobSpec.Lameduck {
+    enum CodingKeys: String, CodingKey { case signal, grace }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        signal = try c.decode(SignalCoded.self, forKey: .signal).value
+        grace = try c.decodeSeconds(forKey: .grace)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(SignalCoded(signal), forKey: .signal)
+        try c.encodeSeconds(grace, forKey: .grace)
+    }
+}
+
+extension JobSpec.HealthCheck {
+    enum CodingKeys: String, CodingKey { case probe, period, timeout, failures }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        probe = try c.decode(Probe.self, forKey: .probe)
+        period = try c.decodeSeconds(forKey: .period)
+        timeout = try c.decodeSeconds(forKey: .timeout)
+        failures = try c.decode(Int.self, forKey: .failures)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(probe, forKey: .probe)
+        try c.encodeSeconds(period, forKey: .period)
+        try c.encodeSeconds(timeout, forKey: .timeout)
+        try c.encode(failures, forKey: .failures)
     }
 }

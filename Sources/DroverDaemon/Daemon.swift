@@ -180,6 +180,7 @@ public func runDaemon(_ options: DaemonOptions) async throws {
     try await group.run()
     SystemdNotifier.stopping()
     await supervisor.shutdown(stopReplicas: options.stopReplicasOnExit)
+    for line in await supervisor.exitReport() { logger.notice("\(line)") }
     // Replicas that stay keep their service port: the pinned steering programs stay too.
     await proxies.stopAll(keepSteering: !options.stopReplicasOnExit)
     // Ours: the socket lock says no other droverd serves this path. Left behind, the next

@@ -1,4 +1,5 @@
 import DroverCore
+import DroverLinux
 import DroverProxy
 import Foundation
 import DroverWire
@@ -78,7 +79,7 @@ final class ServiceProxies: Sendable {
                 try await proxy.start()
             } catch {
                 // A program an earlier droverd pinned for this port would steer on, unmanaged.
-                if let pin { unlink(pin) }
+                if let pin { try? removeFile(atPath: pin) }
                 failures.append((job, "\(error)"))
                 continue
             }
@@ -94,7 +95,7 @@ final class ServiceProxies: Sendable {
             let kept = Set(services.map { Self.pinName($0.key, $0.value) })
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: pinDirectory)) ?? []
             for entry in entries where !entry.contains(".") && !kept.contains(entry) {
-                unlink(pinDirectory + "/" + entry)
+                try? removeFile(atPath: pinDirectory + "/" + entry)
             }
         }
         return (failures, started)

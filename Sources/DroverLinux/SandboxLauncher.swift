@@ -268,6 +268,8 @@ public final class Sandbox: @unchecked Sendable {
             // The pid must still be in the cgroup after the pidfd pins it: not recycled.
             guard fd >= 0 else { continue }
             if leaf.processIDs.contains(pid) {
+                // Only a clone into the leaf needs its directory open; an adopted one gets none.
+                leaf.closeDirectory()
                 return Sandbox(pid: pid, pidfd: fd, cgroup: leaf, unenforced: [], isChild: false)
             }
             close(fd)

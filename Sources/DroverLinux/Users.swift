@@ -39,22 +39,42 @@ public struct ResolvedUser: Equatable, Sendable {
     }
 
     private static func lookup(_ call: (UnsafeMutablePointer<passwd>, UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<passwd>?>) -> Int32) -> ResolvedUser? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let status = buffer.withUnsafeMutableBufferPointer { call(&entry, $0.baseAddress!, $0.count, &result) }
-        guard status == 0, let found = result?.pointee else { return nil }
-        return ResolvedUser(name: String(cString: found.pw_name), uid: found.pw_uid, gid: found.pw_gid,
-                            home: String(cString: found.pw_dir))
+        databaseEntry(call) { found in
+            ResolvedUser(name: String(cString: found.pw_name), uid: found.pw_uid, gid: found.pw_gid, home: String(cString: found.pw_dir))
+        }
     }
 }
 
 /// The id of the group named `name` in the group database, nil if there is none.
 public func groupID(named name: String) -> UInt32? {
-    var entry = group()
-    var result: UnsafeMutablePointer<group>?
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let status = buffer.withUnsafeMutableBufferPointer { getgrnam_r(name, &entry, $0.baseAddress!, $0.count, &result) }
-    guard status == 0, let found = result?.pointee else { return nil }
-    return found.gr_gid
+    databaseEntry({ getgrnam_r(name, $0, $1, $2, $3) }, read: \.gr_gid)
+}
+
+/// Whether an account (passwd) or a group of this host has the id: droverd gives such an id
+/// to no job (SPEC §10).
+public func isHostAccountOrGroup(_ id: UInt32) -> Bool {
+    databaseEntry({ getpwuid_r(id, $0, $1, $2, $3) }, read: \.pw_uid) != nil
+        || databaseEntry({ getgrgid_r(id, $0, $1, $2, $3) }, read: \.gr_gid) != nil
+}
+
+/// One entry of the passwd or group database through its `get*_r` call, as `read` makes of it
+/// (while the strings it points to are still there), nil if there is none. ERANGE (a group
+/// with many members) is tried again with a larger buffer.
+private func databaseEntry<Entry, Value>(
+    _ call: (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>) -> Int32,
+    read: (Entry) -> Value
+) -> Value? {
+    let entry = UnsafeMutablePointer<Entry>.allocate(capacity: 1)
+    defer { entry.deallocate() }
+    var size = 4096
+    while true {
+        var result: UnsafeMutablePointer<Entry>?
+        var buffer = [CChar](repeating: 0, count: size)
+        let (status, value) = buffer.withUnsafeMutableBufferPointer { bytes -> (Int32, Value?) in
+            let status = call(entry, bytes.baseAddress!, bytes.count, &result)
+            return (status, status == 0 ? result.map { read($0.pointee) } : nil)
+        }
+        guard status == ERANGE, size < 1 << 20 else { return value }
+        size *= 4
+    }
 }

@@ -101,11 +101,17 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var name: String
     public var job: String
     public var index: Int
-    /// pending, starting, running, ready, lameduck, stopping, exited, succeeded, failed, crashlooping
+    /// pending, starting, running, ready, lameduck, stopping, exited, succeeded, failed,
+    /// crashlooping. A batch replica that runs is `running`, never `ready`.
     public var state: String
     /// Why it is pending or crashlooping, in words.
     public var reason: String?
+    /// The workload's host PID (the program the job runs, PID 2 in the sandbox: the one to
+    /// `kill`, `strace`, `perf`); drover-init's when the workload cannot be found (it has
+    /// just exited). nil while no process runs.
     public var pid: Int32?
+    /// drover-init's host PID (PID 1 in the sandbox), while a process runs (`inspect`).
+    public var initPid: Int32?
     public var ports: [String: Int]
     public var restarts: Int
     /// When the current process started (RFC 3339), nil when none runs.
@@ -130,7 +136,7 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var checks: [CheckStatus]?
 
     public init(name: String, job: String, index: Int, state: String, reason: String? = nil, pid: Int32? = nil,
-                ports: [String: Int] = [:], restarts: Int = 0, startedAt: String? = nil, nextAttempt: String? = nil,
+                initPid: Int32? = nil, ports: [String: Int] = [:], restarts: Int = 0, startedAt: String? = nil, nextAttempt: String? = nil,
                 lastExit: String? = nil, cpuSeconds: Double? = nil, memoryBytes: UInt64? = nil, unenforced: [String] = [],
                 uid: UInt32? = nil, gid: UInt32? = nil, hostRoot: Bool? = nil, cgroup: String? = nil, stateDirectory: String, logFile: String, checks: [CheckStatus]? = nil) {
         self.name = name
@@ -139,6 +145,7 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
         self.state = state
         self.reason = reason
         self.pid = pid
+        self.initPid = initPid
         self.ports = ports
         self.restarts = restarts
         self.startedAt = startedAt

@@ -82,9 +82,11 @@ struct CLIHabitsTests {
 
     func names(_ daemon: TestDaemon) throws -> Set<String> { Set(try jobs(daemon).map(\.name)) }
 
+    /// drover-init's pid by index: one per run of a replica (`pid`, the workload's, falls back
+    /// to it for the moment between the workload's exit and drover-init's).
     func pids(_ daemon: TestDaemon, _ job: String) throws -> [Int: Int32] {
         var result: [Int: Int32] = [:]
-        for replica in try jobs(daemon).first(where: { $0.name == job })?.replicas ?? [] { if let pid = replica.pid { result[replica.index] = pid } }
+        for replica in try jobs(daemon).first(where: { $0.name == job })?.replicas ?? [] { if let pid = replica.initPid { result[replica.index] = pid } }
         return result
     }
 

@@ -91,7 +91,7 @@ struct DaemonTests {
             return now.count == 2 && now.allSatisfy { replica in replica.state == "ready" && replica.pid.map { !before.contains($0) } == true }
         }, "both replicas replaced")
         for replica in try replicas(daemon, web) {
-            // drover-init's argv names the workload and its arguments.
+            // The workload's own argv (ps shows the program's pid).
             let cmdline = (try? String(contentsOfFile: "/proc/\(replica.pid ?? 0)/cmdline", encoding: .utf8)) ?? ""
             #expect(cmdline.contains("trap-term"), "\(replica.name) runs the new command: \(cmdline)")
         }
@@ -242,7 +242,8 @@ struct DaemonTests {
         let job = daemon.job("herd")
         try daemon.apply("jobs:\n" + serving(job, replicas: 20, command: [testload, "pause"]))
         #expect(try eventually(timeout: 60) { try replicas(daemon, job).filter { $0.state == "ready" }.count == 20 })
-        let before = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.pid ?? 0) })
+        // drover-init's pids: each leads the replica's session, and killing one ends the replica.
+        let before = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.initPid ?? 0) })
         // Replicas live in sessions of their own: a signal to droverd's process group (Ctrl-C
         // in its terminal, `timeout`) does not reach them.
         let daemonSession = sessionID(daemon.process!.pid)
@@ -254,9 +255,9 @@ struct DaemonTests {
         try daemon.start()
         #expect(try eventually(timeout: 30) {
             let now = try replicas(daemon, job)
-            return now.count == 20 && now.allSatisfy { $0.state == "ready" && $0.pid != nil }
+            return now.count == 20 && now.allSatisfy { $0.state == "ready" && $0.initPid != nil }
         })
-        let after = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.pid ?? 0) })
+        let after = Dictionary(uniqueKeysWithValues: try replicas(daemon, job).map { ($0.index, $0.initPid ?? 0) })
         for (index, pid) in before where index != 7 {
             #expect(after[index] == pid, "\(job)/\(index) kept pid \(pid)")
         }

@@ -29,7 +29,9 @@ struct IdentityTests {
         #expect(uidA != uidB, "two jobs never share a uid")
         #expect(DynamicIdentity.defaultJobRange.contains(uidA) && DynamicIdentity.defaultJobRange.contains(uidB))
         // The kernel agrees: drover-init and the workload run as that uid on the host.
+        #expect(hostUID(of: try #require(first.initPid)) == uidA)
         #expect(hostUID(of: try #require(first.pid)) == uidA)
+        #expect(hostUID(of: try #require(second.initPid)) == uidB)
         #expect(hostUID(of: try #require(second.pid)) == uidB)
         var info = stat()
         #expect(stat(first.stateDirectory + "/mine", &info) == 0 && info.st_uid == uidA, "its files are its uid's")

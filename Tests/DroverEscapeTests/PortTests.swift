@@ -81,7 +81,7 @@ struct PortTests {
         try #require(waitFor(timeout: 30) { daemon.replica(job)?.state == "ready" })
         let first = try #require(daemon.replica(job))
         let port = try #require(first.ports["http"])
-        let initPID = try #require(first.pid)
+        let initPID = try #require(first.initPid)
         let workload = try #require(firstChild(of: initPID))
         kill(workload, SIGKILL)
         // The impostor: a host process listening on the port before the restart (1 s backoff).

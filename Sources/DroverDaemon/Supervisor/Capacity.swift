@@ -1,5 +1,5 @@
 import DroverCore
-import Foundation
+import DroverLinux
 
 /// What replicas may request in all (SPEC §5): detected, or `droverd --capacity`.
 struct Capacity: Sendable, Equatable {
@@ -8,6 +8,11 @@ struct Capacity: Sendable, Equatable {
 
     /// What admission may hand out.
     var resources: Admission.Resources { Admission.Resources(millicores: millicores, memory: memory) }
+
+    /// This host's online CPUs and memory.
+    static func detect() -> Capacity {
+        Capacity(millicores: HostCapacity.onlineCPUs() * 1000, memory: HostCapacity.totalMemory())
+    }
 
     /// `cpu=2,memory=20Gi` (either may be left out: detected).
     static func parse(_ text: String) throws(InputError) -> Capacity {

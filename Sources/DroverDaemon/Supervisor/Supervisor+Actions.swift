@@ -63,10 +63,9 @@ extension Supervisor {
         var text = "deadline: \(rfc3339(deadline.date))\nreason: \(reason.rawValue)\n"
         if let note { text += "message: \(note)\n" }
         let path = paths.lameduckFile(key)
-        let temporary = path + ".new"
         // Atomically: a replica polling for the file never reads half of it.
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: Int(StatePermissions.sharedFile)]) {
-            SupervisorSystem.replace(path, with: temporary)
+        do { try writeFileAtomically(atPath: path, contents: Array(text.utf8), mode: StatePermissions.sharedFile) } catch {
+            logger.warning("\(key): cannot write the lameduck notice: \(error)")
         }
     }
 }

@@ -42,12 +42,9 @@ extension Supervisor {
         // Never a blocking wait: the actor must not stop for a process that is still alive
         // (its pidfd said it ended; a stale report finds nothing to collect).
         let waited = statusFromFile ? nil : replica.sandbox?.poll()
-        if let text = try? String(contentsOfFile: paths.statusFile(key), encoding: .utf8),
-           let reason = SupervisorSystem.exitReason(statusFileText: text) {
-            return reason
-        }
+        if let status = InitStatusFile.read(atPath: paths.statusFile(key)) { return ExitReason(status) }
         if let waited { return ExitReason(waited) }
         // drover-init itself was killed (cgroup.kill, or SIGKILL from outside).
-        return .signaled(signal: SupervisorSystem.killSignal)
+        return ExitReason(.killed)
     }
 }

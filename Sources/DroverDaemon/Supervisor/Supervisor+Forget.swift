@@ -26,7 +26,7 @@ extension Supervisor {
         remove((removeState ? [paths.stateDirectory(key)] : []) + [paths.runDirectory(key)] + logs, of: key)
         // The job's own directories go with its last replica (rmdir fails while others remain).
         for file in [paths.stateDirectory(key), paths.runDirectory(key), paths.logFile(key)] {
-            SupervisorSystem.removeEmptyDirectory((file as NSString).deletingLastPathComponent)
+            _ = try? removeEmptyDirectory(atPath: (file as NSString).deletingLastPathComponent)
         }
         if removeState, jobs[key.job] == nil, !replicas.keys.contains(where: { $0.job == key.job }) {
             // SPEC §2: a deleted job's state goes, that of indices scaled away long ago too (a

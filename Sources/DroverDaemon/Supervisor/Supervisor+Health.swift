@@ -73,17 +73,9 @@ extension Supervisor {
             return ProbeResult(passed: false, message: "exec: \(error)")
         }
         // Waiting blocks in poll(2): off the actor, on a thread of its own.
-        let status = await Task.detached { () -> ExitStatus? in
-            let deadline = monotonicMilliseconds() + Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-            while true {
-                if let status = checker.poll() { return status }
-                let left = deadline - monotonicMilliseconds()
-                if left <= 0 { return nil }
-                SupervisorSystem.waitReadable(checker.pidfd, milliseconds: left)
-            }
-        }.value
+        let status = await Task.detached { checker.wait(timeout: timeout) }.value
         guard let status else {
-            try? checker.signal(SupervisorSystem.killSignal)
+            try? checker.kill()
             _ = checker.wait()
             return ProbeResult(passed: false, message: "timeout after \(formatDuration(timeout))")
         }

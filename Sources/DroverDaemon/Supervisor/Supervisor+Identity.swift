@@ -12,7 +12,7 @@ extension Supervisor {
     func identity(of job: String) throws -> HostIdentity {
         if let uid = identities[job] { return HostIdentity(uid: uid, gid: uid) }
         let taken = Set(identities.values)
-        guard let uid = uidRange.first(where: { !taken.contains($0) && !SupervisorSystem.isHostAccountOrGroup($0) }) else {
+        guard let uid = uidRange.first(where: { !taken.contains($0) && !isHostAccountOrGroup($0) }) else {
             throw IdentityError.exhausted(uidRange)
         }
         try store.setIdentity(job: job, uid: uid)

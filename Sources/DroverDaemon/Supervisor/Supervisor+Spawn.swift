@@ -17,12 +17,14 @@ extension Supervisor {
                                                     withIntermediateDirectories: true)
             // The replica reads its lameduck notice here (bound read-only into its sandbox).
             try makeDirectory(atPath: paths.runDirectory(key), mode: StatePermissions.sharedDirectory)
-            SupervisorSystem.removeFile(paths.lameduckFile(key))
-            SupervisorSystem.removeFile(paths.statusFile(key))
+            // Left from the last run (best effort, as before: the directory is droverd's own).
+            try? removeFile(atPath: paths.lameduckFile(key))
+            try? removeFile(atPath: paths.statusFile(key))
             let logFD = try ReplicaLogs(path: paths.logFile(key)).openForWriting()
-            defer { SupervisorSystem.close(logFD) }
-            let statusFD = SupervisorSystem.createStatusFile(paths.statusFile(key))
-            defer { if statusFD >= 0 { SupervisorSystem.close(statusFD) } }
+            defer { closeDescriptor(logFD) }
+            // Without it the exit status comes from waitid (droverd spawned it).
+            let statusFD = (try? InitStatusFile.create(atPath: paths.statusFile(key))) ?? -1
+            defer { if statusFD >= 0 { closeDescriptor(statusFD) } }
             destroyLeaf(key) // a leftover of a crash must not block the new leaf
             let sandbox = try launcher.launch(sandboxSpec, name: key.leafName, stdio: (devNull, logFD, logFD), statusFD: statusFD)
             replica.sandbox = sandbox

@@ -17,7 +17,7 @@ import Logging
 /// and timers), `+Turn` (the rules at the end of each turn), `+Actions` (performing a
 /// lifecycle's actions), `+Apply`, `+Reconcile`, `+Rollout`, `+Admission`, `+Evictions`,
 /// `+Spawn`, `+Ports`, `+Timers`, `+Health`, `+Exits`, `+Cgroups`, `+Forget`, `+Identity`,
-/// `+Persistence`, `+Views`, `+LogRotation`; its libc calls are in `SupervisorSystem`.
+/// `+Persistence`, `+Views`, `+LogRotation`; its system calls are DroverLinux's.
 actor Supervisor {
     typealias Key = ReplicaID
 
@@ -188,5 +188,7 @@ actor Supervisor {
         drainWriter()
     }
 
-    lazy var devNull: Int32 = SupervisorSystem.openDevNull()
+    /// Replicas' and probes' stdin (-1 when /dev/null cannot be opened: the launcher then
+    /// hands them droverd's own).
+    lazy var devNull: Int32 = (try? openNullDevice()) ?? -1
 }

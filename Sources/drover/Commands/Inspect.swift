@@ -1,4 +1,5 @@
 import ArgumentParser
+import DroverCore
 import DroverWire
 import Foundation
 
@@ -26,31 +27,47 @@ struct Inspect: DaemonCommand {
         }
     }
 
-    /// The same fields as --json, as YAML-ish lines for people.
+    /// The same fields as --json, as YAML-ish lines for people: keys sorted, `true`/`false`,
+    /// numbers as the JSON has them (`grace: 30`, `initial: 0.1`).
     private func printFields<T: Encodable>(_ value: T) throws {
-        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
-        func show(_ value: Any, indent: String) {
-            if let dictionary = value as? [String: Any] {
-                for key in dictionary.keys.sorted() {
-                    let child = dictionary[key]!
-                    if child is [String: Any] || child is [Any] {
-                        print("\(indent)\(key):")
-                        show(child, indent: indent + "  ")
-                    } else {
-                        print("\(indent)\(key): \(child)")
-                    }
-                }
-            } else if let array = value as? [Any] {
-                for item in array {
-                    if item is [String: Any] {
-                        print("\(indent)-")
-                        show(item, indent: indent + "  ")
-                    } else {
-                        print("\(indent)- \(item)")
-                    }
-                }
+        let document = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        for line in fieldLines(document) { print(line) }
+    }
+}
+
+/// `document` as indented `key: value` lines, `- item` for array items; an empty array or
+/// object as `[]` or `{}` on its key's line.
+func fieldLines(_ document: JSONValue, indent: String = "") -> [String] {
+    func inline(_ value: JSONValue) -> String? {
+        switch value {
+        case .array([]): return "[]"
+        case .object(let fields) where fields.isEmpty: return "{}"
+        default: return value.scalarText
+        }
+    }
+    var lines: [String] = []
+    switch document {
+    case .object(let fields):
+        for key in fields.keys.sorted() {
+            let child = fields[key]!
+            if let text = inline(child) {
+                lines.append("\(indent)\(key): \(text)")
+            } else {
+                lines.append("\(indent)\(key):")
+                lines += fieldLines(child, indent: indent + "  ")
             }
         }
-        show(object, indent: "")
+    case .array(let items):
+        for item in items {
+            if let text = inline(item) {
+                lines.append("\(indent)- \(text)")
+            } else {
+                lines.append("\(indent)-")
+                lines += fieldLines(item, indent: indent + "  ")
+            }
+        }
+    default:
+        if let text = inline(document) { lines.append(indent + text) }
     }
+    return lines
 }

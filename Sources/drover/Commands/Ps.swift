@@ -5,7 +5,7 @@ import Glibc
 
 struct Ps: DaemonCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List replicas: NAME STATE PID PORTS RESTARTS AGE CPU MEM (and why pending).")
+        abstract: "List replicas: NAME STATE PID PORTS RESTARTS AGE CPU MEM (and why pending). PID is the program's (drover inspect shows drover-init's too).")
 
     @OptionGroup var daemon: DaemonOptions
     @Argument(help: "Only this job.") var job: String?
