@@ -31,6 +31,11 @@ cleanup() {
         kill -TERM "$stopper" 2>/dev/null
         wait "$stopper" 2>/dev/null
     fi
+    # The bpf file system droverd pins service steering in: the pins go, then the mount.
+    if mountpoint -q "$state/bpf" 2>/dev/null; then
+        find "$state/bpf" -maxdepth 1 -type f ! -name '*.*' -delete 2>/dev/null
+        umount -l "$state/bpf"
+    fi
     rm -rf "$scratch"
 }
 trap cleanup EXIT
