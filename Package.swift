@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "DroverProxyTests",
             dependencies: [
-                "DroverProxy",
+                "DroverProxy", "DroverLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import DroverLinux
 import DroverProxy
 import Glibc
 import NIOCore
@@ -15,6 +16,16 @@ struct Lifecycle {
             let port = try #require(first.listeningPort)
             await first.stop()
             #expect(first.listeningPort == nil)
+            // This process holds no listening socket on the port any more.
+            #expect(ListeningSockets.locate(inodes: ListeningSockets.inodes(host: "127.0.0.1", port: port), pid: getpid()) == nil,
+                    "still listening on \(port) after stop")
+            // A child another test is cloning from this process at that moment (a sandbox
+            // between clone and its exec) holds copies of every descriptor, the listener's too,
+            // until its exec: the socket lives until then. Wait for that copy to go.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !ListeningSockets.inodes(host: "127.0.0.1", port: port).isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             await #expect(throws: (any Error).self) {
                 try await TestClient.connect(port: port, group: fixture.group).close()
             }
