@@ -35,6 +35,7 @@ final class DuplicateSampler: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
     private var finished = false
+    private var started = false
     private var seen: [String] = []
     private var samples = 0
 
@@ -44,6 +45,7 @@ final class DuplicateSampler: @unchecked Sendable {
     }
 
     func start() {
+        lock.withLock { started = true }
         Thread { [self] in
             while lock.withLock({ running }) {
                 let (violations, _) = SandboxCensus.check(belongs: belongs)
@@ -63,7 +65,8 @@ final class DuplicateSampler: @unchecked Sendable {
     @discardableResult
     func stop() -> (samples: Int, violations: [String]) {
         lock.withLock { running = false }
-        while !lock.withLock({ finished }) { usleep(5_000) }
+        // Never started (the test failed before the chaos began): nothing to wait for.
+        while lock.withLock({ started && !finished }) { usleep(5_000) }
         return lock.withLock { (samples, seen) }
     }
 

@@ -337,7 +337,8 @@ final class Chaos {
             guard let status = statuses.first(where: { $0.name == job }) else { return "\(job) missing from ps" }
             if status.state != "succeeded" { return "\(job) is \(status.state)" }
         }
-        let listed = Set(statuses.filter { scope.contains($0.name) }.flatMap(\.replicas).compactMap(\.pid))
+        // Sandboxes are drover-inits; ps's `pid` is the workload's, `initPid` drover-init's.
+        let listed = Set(statuses.filter { scope.contains($0.name) }.flatMap(\.replicas).compactMap(\.initPid))
         let seen = Set(sandboxes.map(\.pid))
         if listed != seen { return "ps lists pids \(listed.sorted()), /proc has sandboxes \(seen.sorted())" }
         return ""
@@ -438,7 +439,7 @@ final class Chaos {
             let byPID = Dictionary(sandboxes.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
             let replicas = before.filter { scope.contains($0.name) }.flatMap(\.replicas)
             for replica in replicas {
-                guard let pid = replica.pid else { continue }
+                guard let pid = replica.initPid else { continue }
                 guard let sandbox = byPID[pid] else {
                     mismatch.append("\(replica.name): pid \(pid) is no live sandbox (\(ProcessStat.read(pid).map { "\($0.comm) \($0.state)" } ?? "gone"))")
                     continue
@@ -450,7 +451,7 @@ final class Chaos {
                     mismatch.append("\(replica.name): pid \(pid) runs \(sandbox.environmentIdentity?.description ?? "no replica's environment")")
                 }
             }
-            let listed = Set(replicas.compactMap(\.pid))
+            let listed = Set(replicas.compactMap(\.initPid))
             for sandbox in sandboxes where !listed.contains(sandbox.pid) {
                 mismatch.append("sandbox \(sandbox) is not in ps")
             }
